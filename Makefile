@@ -1,0 +1,123 @@
+# ringws: one non-recursive Makefile. Everything is built under $(BUILD)/.
+#   make          the library (build/libringws.a, build/libringws.so)
+#   make test     installs test dependencies, builds, runs every test:
+#                 unit tests, the same under ASan+UBSan, the fuzz corpus
+#                 replayed, and each libFuzzer target for FUZZ_SECONDS
+#   make fuzz     each libFuzzer target for FUZZ_LONG_SECONDS
+#   make run      installs what is missing (as root), builds, runs ringwsd
+
+BUILD ?= build
+CC ?= cc
+FUZZ_CC ?= clang
+CFLAGS ?= -O2 -g
+FUZZ_SECONDS ?= 30
+FUZZ_LONG_SECONDS ?= 600
+
+WARN := -Wall -Wextra -Werror
+BASE := -std=gnu11 -D_GNU_SOURCE -Iinclude -Iengine -fPIC
+DEP := -MMD -MP
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+LIB_SRC := $(wildcard engine/protocol/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+ASAN_OBJ := $(LIB_SRC:%.c=$(BUILD)/asan/obj/%.o)
+FUZZLIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
+
+TEST_SRC := $(wildcard tests/unit/*_test.c)
+TEST_HELPERS := $(filter-out $(TEST_SRC),$(wildcard tests/unit/*.c))
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/test/%)
+ASAN_TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/asan/test/%)
+
+FUZZ_SRC := $(wildcard tests/fuzz/*_fuzz.c)
+FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/%_fuzz.c=%)
+FUZZ_BIN := $(FUZZ_NAMES:%=$(BUILD)/fuzz/%_fuzz)
+REPLAY_BIN := $(FUZZ_NAMES:%=$(BUILD)/replay/%_fuzz)
+
+.PHONY: all deps test-deps unit asan replay fuzz-short fuzz test run clean
+
+all: deps $(BUILD)/libringws.a $(BUILD)/libringws.so
+
+deps:
+	@sh tools/deps.sh build
+
+test-deps:
+	@sh tools/deps.sh test
+
+# --- the library --------------------------------------------------------
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(WARN) $(DEP) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libringws.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libringws.so: $(LIB_OBJ) engine/libringws.map
+	$(CC) -shared -Wl,--version-script=engine/libringws.map -Wl,-soname,libringws.so.0 \
+		$(CFLAGS) -o $@ $(LIB_OBJ)
+
+# --- unit tests (Criterion), plain and under ASan+UBSan -----------------
+
+$(BUILD)/test/%: tests/unit/%.c $(TEST_HELPERS) $(BUILD)/libringws.a
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(WARN) $(DEP) $(CFLAGS) -Itests/unit $< $(TEST_HELPERS) \
+		$(BUILD)/libringws.a -lcriterion -o $@
+
+$(BUILD)/asan/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(WARN) $(DEP) -O1 -g $(SAN) -c $< -o $@
+
+$(BUILD)/asan/libringws.a: $(ASAN_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/asan/test/%: tests/unit/%.c $(TEST_HELPERS) $(BUILD)/asan/libringws.a
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(WARN) $(DEP) -O1 -g $(SAN) -Itests/unit $< $(TEST_HELPERS) \
+		$(BUILD)/asan/libringws.a -lcriterion -o $@
+
+unit: test-deps $(TEST_BIN)
+	@sh tests/run-unit.sh unit $(TEST_BIN)
+
+asan: test-deps $(ASAN_TEST_BIN)
+	@ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		sh tests/run-unit.sh asan $(ASAN_TEST_BIN)
+
+# --- fuzzing (libFuzzer, clang) and corpus replay (any compiler) --------
+
+$(BUILD)/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(BASE) $(WARN) $(DEP) -O1 -g $(SAN) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(BUILD)/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(FUZZLIB_OBJ)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(BASE) $(WARN) -O1 -g $(SAN) -fsanitize=fuzzer $< $(FUZZLIB_OBJ) -o $@
+
+$(BUILD)/replay/%_fuzz: tests/fuzz/%_fuzz.c tests/fuzz/replay.c $(ASAN_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(WARN) -O1 -g $(SAN) $< tests/fuzz/replay.c $(ASAN_OBJ) -o $@
+
+replay: test-deps $(REPLAY_BIN)
+	@sh tests/fuzz/run.sh replay $(FUZZ_NAMES)
+
+fuzz-short: test-deps $(FUZZ_BIN)
+	@sh tests/fuzz/run.sh fuzz $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+fuzz: test-deps $(FUZZ_BIN)
+	@sh tests/fuzz/run.sh fuzz $(FUZZ_LONG_SECONDS) $(FUZZ_NAMES)
+
+# --- the whole suite -----------------------------------------------------
+
+test: test-deps all
+	@rm -f $(BUILD)/results
+	@$(MAKE) --no-print-directory unit asan replay fuzz-short
+	@sh tests/summary.sh $(BUILD)/results
+
+run: all
+	@echo "ringwsd: the server arrives with the server runtime (issue 3); built the library in $(BUILD)/"
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
