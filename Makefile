@@ -24,7 +24,7 @@ ASAN_OBJ := $(LIB_SRC:%.c=$(BUILD)/asan/obj/%.o)
 FUZZLIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
 
 TEST_SRC := $(wildcard tests/unit/*_test.c)
-TEST_HELPERS := $(filter-out $(TEST_SRC),$(wildcard tests/unit/*.c))
+TEST_HELPERS := $(filter-out %_test.c,$(wildcard tests/unit/*.c))
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/test/%)
 ASAN_TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/asan/test/%)
 
@@ -32,6 +32,8 @@ FUZZ_SRC := $(wildcard tests/fuzz/*_fuzz.c)
 FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/%_fuzz.c=%)
 FUZZ_BIN := $(FUZZ_NAMES:%=$(BUILD)/fuzz/%_fuzz)
 REPLAY_BIN := $(FUZZ_NAMES:%=$(BUILD)/replay/%_fuzz)
+
+.SECONDARY:
 
 .PHONY: all deps test-deps unit asan replay fuzz-short fuzz test run clean
 
@@ -78,11 +80,11 @@ $(BUILD)/asan/test/%: tests/unit/%.c $(TEST_HELPERS) $(BUILD)/asan/libringws.a
 		$(BUILD)/asan/libringws.a -lcriterion -o $@
 
 unit: test-deps $(TEST_BIN)
-	@sh tests/run-unit.sh unit $(TEST_BIN)
+	@RESULTS=$(BUILD)/results sh tests/run-unit.sh unit $(TEST_BIN)
 
 asan: test-deps $(ASAN_TEST_BIN)
 	@ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		sh tests/run-unit.sh asan $(ASAN_TEST_BIN)
+		RESULTS=$(BUILD)/results sh tests/run-unit.sh asan $(ASAN_TEST_BIN)
 
 # --- fuzzing (libFuzzer, clang) and corpus replay (any compiler) --------
 
@@ -99,13 +101,13 @@ $(BUILD)/replay/%_fuzz: tests/fuzz/%_fuzz.c tests/fuzz/replay.c $(ASAN_OBJ)
 	$(CC) $(BASE) $(WARN) -O1 -g $(SAN) $< tests/fuzz/replay.c $(ASAN_OBJ) -o $@
 
 replay: test-deps $(REPLAY_BIN)
-	@sh tests/fuzz/run.sh replay $(FUZZ_NAMES)
+	@BUILD=$(BUILD) sh tests/fuzz/run.sh replay $(FUZZ_NAMES)
 
 fuzz-short: test-deps $(FUZZ_BIN)
-	@sh tests/fuzz/run.sh fuzz $(FUZZ_SECONDS) $(FUZZ_NAMES)
+	@BUILD=$(BUILD) sh tests/fuzz/run.sh fuzz $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 fuzz: test-deps $(FUZZ_BIN)
-	@sh tests/fuzz/run.sh fuzz $(FUZZ_LONG_SECONDS) $(FUZZ_NAMES)
+	@BUILD=$(BUILD) sh tests/fuzz/run.sh fuzz $(FUZZ_LONG_SECONDS) $(FUZZ_NAMES)
 
 # --- the whole suite -----------------------------------------------------
 
