@@ -111,10 +111,14 @@ fuzz: test-deps $(FUZZ_BIN)
 
 # --- the whole suite -----------------------------------------------------
 
+# every stage runs even if an earlier one failed; the summary decides
 test: test-deps all
 	@rm -f $(BUILD)/results
-	@$(MAKE) --no-print-directory unit asan replay fuzz-short
-	@sh tests/summary.sh $(BUILD)/results
+	@st=0; RESULTS=$(BUILD)/results sh tests/check-layers.sh || st=1; \
+	for t in unit asan replay fuzz-short; do \
+		$(MAKE) --no-print-directory $$t || st=1; \
+	done; \
+	sh tests/summary.sh $(BUILD)/results && [ $$st -eq 0 ]
 
 run: all
 	@echo "ringwsd: the server arrives with the server runtime (issue 3); built the library in $(BUILD)/"
