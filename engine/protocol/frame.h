@@ -3,11 +3,11 @@
  *
  * A header is 2 to 14 bytes: FIN, RSV1-3, opcode, MASK, a 7-bit length that
  * may extend to 16 or 64 bits, and the 4-byte masking key. The decoder checks
- * every rule that can be decided from the header alone, so conn.c refuses a
+ * every rule that can be decided from the header alone, so session.c refuses a
  * bad frame before its payload arrives. It never reads past the length it is
  * given and, on a short input, asks for more (it needs no state: a caller
  * keeps the first bytes of a split header and calls again).
- * Neighbours: conn.c drives it; mask.c applies the key.
+ * Neighbours: session.c drives it; mask.c applies the key.
  */
 #ifndef RWS_PROTOCOL_FRAME_H
 #define RWS_PROTOCOL_FRAME_H

@@ -5,7 +5,7 @@
  * several pieces passes each piece's offset within the payload; the key is
  * rotated by (offset & 3). Two implementations, scalar and AVX2; rws_mask()
  * and rws_mask_copy() dispatch to the one chosen once at start-up from CPUID.
- * Neighbours: frame.c decodes the key, conn.c unmasks received payloads in
+ * Neighbours: frame.c decodes the key, session.c unmasks received payloads in
  * place, the runtime masks client frames while copying them to a send buffer.
  */
 #ifndef RWS_PROTOCOL_MASK_H

@@ -1,5 +1,5 @@
 /*
- * conn_fuzz: the frame decoder and connection state machine on arbitrary
+ * session_fuzz: the frame decoder and session state machine on arbitrary
  * bytes. The first byte picks the role, whether permessage-deflate owns RSV1,
  * and a small max_payload; the second how to split the rest. The input is fed
  * whole and in pieces, and both runs must yield the same events. Invariants
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "protocol/conn.h"
+#include "protocol/session.h"
 
 #define MAX_EVENTS 4096
 
@@ -36,11 +36,11 @@ static void check(int ok)
 		abort();
 }
 
-static size_t run(const struct rws_conn_config *cfg, unsigned rsv, const uint8_t *in,
+static size_t run(const struct rws_session_config *cfg, unsigned rsv, const uint8_t *in,
 		  size_t len, size_t piece, struct ev_rec *out)
 {
-	struct rws_conn c;
-	rws_conn_init(&c, cfg, rsv);
+	struct rws_session c;
+	rws_session_init(&c, cfg, rsv);
 	uint8_t *buf = malloc(len ? len : 1);
 	memcpy(buf, in, len);
 	size_t n = 0, pos = 0, closed_at = (size_t)-1;
@@ -49,7 +49,7 @@ static size_t run(const struct rws_conn_config *cfg, unsigned rsv, const uint8_t
 		size_t at = pos;
 		while (n < MAX_EVENTS) {
 			struct rws_event ev;
-			size_t used = rws_conn_recv(&c, buf + at, end - at, 0, &ev);
+			size_t used = rws_session_recv(&c, buf + at, end - at, 0, &ev);
 			check(used <= end - at);
 			at += used;
 			if (ev.type == RWS_EV_NONE) {
@@ -77,7 +77,7 @@ static size_t run(const struct rws_conn_config *cfg, unsigned rsv, const uint8_t
 		pos = end;
 	} while (pos < len);
 	check(c.acap <= (cfg->max_payload ? cfg->max_payload : len) + 2 * RWS_CONTROL_MAX + 256);
-	rws_conn_free(&c);
+	rws_session_free(&c);
 	free(buf);
 	return n;
 }
@@ -87,8 +87,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct ev_rec a[MAX_EVENTS], b[MAX_EVENTS];
 	if (size < 2)
 		return 0;
-	struct rws_conn_config cfg;
-	rws_conn_config_default(&cfg, (data[0] & 1) ? RWS_ROLE_CLIENT : RWS_ROLE_SERVER);
+	struct rws_session_config cfg;
+	rws_session_config_default(&cfg, (data[0] & 1) ? RWS_ROLE_CLIENT : RWS_ROLE_SERVER);
 	unsigned rsv = (data[0] & 2) ? RWS_RSV1 : 0;
 	cfg.max_payload = (data[0] & 4) ? 64u + (unsigned)(data[0] >> 3) * 16u : RWS_MAX_PAYLOAD_DEFAULT;
 	cfg.auto_pong = (data[0] >> 7) == 0;

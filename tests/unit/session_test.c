@@ -1,5 +1,5 @@
 /*
- * conn_test: the connection state machine (engine/protocol/conn.c).
+ * session_test: the session state machine (engine/protocol/session.c).
  * Each rule is fed the bytes that break it and the exact close code is
  * checked; property tests feed one stream whole, in random splits and one
  * byte at a time and expect the same events.
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "protocol/conn.h"
+#include "protocol/session.h"
 #include "protocol/mask.h"
 #include "testutil.h"
 
@@ -101,7 +101,7 @@ static void recs_free(struct recs *rs)
 
 /* Feeds `len` bytes in pieces given by cuts (sorted offsets, ncuts of them),
  * each piece in a guarded copy, collecting events. */
-static void feed_split(struct rws_conn *c, const uint8_t *data, size_t len,
+static void feed_split(struct rws_session *c, const uint8_t *data, size_t len,
 		       const size_t *cuts, size_t ncuts, struct recs *rs)
 {
 	size_t start = 0;
@@ -112,7 +112,7 @@ static void feed_split(struct rws_conn *c, const uint8_t *data, size_t len,
 		size_t pos = 0;
 		for (int guard = 0; guard < 100000; guard++) {
 			struct rws_event ev;
-			size_t used = rws_conn_recv(c, g + pos, n - pos, 0, &ev);
+			size_t used = rws_session_recv(c, g + pos, n - pos, 0, &ev);
 			cr_assert_leq(used, n - pos);
 			pos += used;
 			if (ev.type == RWS_EV_NONE) {
@@ -126,33 +126,33 @@ static void feed_split(struct rws_conn *c, const uint8_t *data, size_t len,
 	}
 }
 
-static void feed(struct rws_conn *c, const struct stream *s, struct recs *rs)
+static void feed(struct rws_session *c, const struct stream *s, struct recs *rs)
 {
 	feed_split(c, s->b, s->len, NULL, 0, rs);
 }
 
-static struct rws_conn_config scfg, ccfg;
-static struct rws_conn sc;	/* a server connection */
+static struct rws_session_config scfg, ccfg;
+static struct rws_session sc;	/* a server connection */
 static struct recs rs;
 static struct stream st;
 
 static void setup(void)
 {
-	rws_conn_config_default(&scfg, RWS_ROLE_SERVER);
-	rws_conn_config_default(&ccfg, RWS_ROLE_CLIENT);
-	rws_conn_init(&sc, &scfg, 0);
+	rws_session_config_default(&scfg, RWS_ROLE_SERVER);
+	rws_session_config_default(&ccfg, RWS_ROLE_CLIENT);
+	rws_session_init(&sc, &scfg, 0);
 	memset(&rs, 0, sizeof(rs));
 	memset(&st, 0, sizeof(st));
 }
 
 static void teardown(void)
 {
-	rws_conn_free(&sc);
+	rws_session_free(&sc);
 	recs_free(&rs);
 	free(st.b);
 }
 
-TestSuite(conn, .init = setup, .fini = teardown);
+TestSuite(session, .init = setup, .fini = teardown);
 
 /* Expects exactly one event: a close for a rule broken with `code`, whose
  * reply is a server close frame carrying that code. */
@@ -166,12 +166,12 @@ static void expect_fail(int code)
 	cr_assert_geq(r->reply_len, 4);
 	cr_assert_eq(r->reply[0], 0x88);
 	cr_assert_eq(r->reply[2] << 8 | r->reply[3], code);
-	cr_assert_eq(rws_conn_state(&sc), RWS_CONN_CLOSED);
+	cr_assert_eq(rws_session_state(&sc), RWS_SESSION_CLOSED);
 }
 
 /* --- messages ------------------------------------------------------------ */
 
-Test(conn, text_message_in_place)
+Test(session, text_message_in_place)
 {
 	cframe(&st, FIN | RWS_OP_TEXT, "Hello", 5);
 	feed(&sc, &st, &rs);
@@ -184,7 +184,7 @@ Test(conn, text_message_in_place)
 	cr_assert_eq(sc.acap, 0, "no assembly buffer for a whole frame");
 }
 
-Test(conn, binary_sizes_whole_and_split)
+Test(session, binary_sizes_whole_and_split)
 {
 	static const size_t sizes[] = { 0, 125, 126, 65535, 65536, 1 << 20 };
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
@@ -212,7 +212,7 @@ Test(conn, binary_sizes_whole_and_split)
 	}
 }
 
-Test(conn, fragments_with_control_frames_between)
+Test(session, fragments_with_control_frames_between)
 {
 	cframe(&st, RWS_OP_TEXT, "frag", 4);
 	cframe(&st, FIN | RWS_OP_PING, "p1", 2);
@@ -234,7 +234,7 @@ Test(conn, fragments_with_control_frames_between)
 	cr_assert_arr_eq(rs.r[2].data, "fragmented", 10);
 }
 
-Test(conn, control_frame_split_inside_fragmented_message)
+Test(session, control_frame_split_inside_fragmented_message)
 {
 	cframe(&st, RWS_OP_BINARY, "abc", 3);
 	size_t ping_at = st.len;
@@ -253,7 +253,7 @@ Test(conn, control_frame_split_inside_fragmented_message)
 	}
 }
 
-Test(conn, auto_pong_can_be_turned_off)
+Test(session, auto_pong_can_be_turned_off)
 {
 	scfg.auto_pong = 0;
 	cframe(&st, FIN | RWS_OP_PING, "x", 1);
@@ -263,42 +263,42 @@ Test(conn, auto_pong_can_be_turned_off)
 	cr_assert_eq(rs.r[0].reply_len, 0);
 }
 
-Test(conn, assembly_buffer_released_after_delivery)
+Test(session, assembly_buffer_released_after_delivery)
 {
 	cframe(&st, RWS_OP_BINARY, "ab", 2);
 	cframe(&st, FIN | RWS_OP_CONT, "cd", 2);
 	struct rws_event ev;
-	size_t used = rws_conn_recv(&sc, st.b, st.len, 0, &ev);
+	size_t used = rws_session_recv(&sc, st.b, st.len, 0, &ev);
 	cr_assert_eq(used, st.len);
 	cr_assert_eq(ev.type, RWS_EV_MESSAGE);
 	cr_assert_arr_eq(ev.data, "abcd", 4);
 	cr_assert_neq(sc.acap, 0, "a fragmented message is assembled");
 	cr_assert_eq(ev.data, sc.abuf);
 	uint8_t none[1];
-	rws_conn_recv(&sc, none, 0, 0, &ev);
+	rws_session_recv(&sc, none, 0, 0, &ev);
 	cr_assert_eq(ev.type, RWS_EV_NONE);
 	cr_assert_eq(sc.acap, 0, "an idle connection holds no buffer");
 	cr_assert_null(sc.abuf);
 }
 
-Test(conn, connection_struct_is_small)
+Test(session, connection_struct_is_small)
 {
-	cr_assert_leq(sizeof(struct rws_conn), 96, "sizeof %zu", sizeof(struct rws_conn));
+	cr_assert_leq(sizeof(struct rws_session), 96, "sizeof %zu", sizeof(struct rws_session));
 }
 
 /* --- protocol errors: 1002 ----------------------------------------------- */
 
-Test(conn, unmasked_client_frame_is_1002)
+Test(session, unmasked_client_frame_is_1002)
 {
 	frame(&st, FIN | RWS_OP_TEXT, 0, "hi", 2);
 	feed(&sc, &st, &rs);
 	expect_fail(RWS_CLOSE_PROTOCOL);
 }
 
-Test(conn, masked_server_frame_is_1002_for_a_client)
+Test(session, masked_server_frame_is_1002_for_a_client)
 {
-	struct rws_conn cc;
-	rws_conn_init(&cc, &ccfg, 0);
+	struct rws_session cc;
+	rws_session_init(&cc, &ccfg, 0);
 	frame(&st, FIN | RWS_OP_TEXT, 1, "hi", 2);
 	feed(&cc, &st, &rs);
 	cr_assert_eq(rs.n, 1);
@@ -306,14 +306,14 @@ Test(conn, masked_server_frame_is_1002_for_a_client)
 	/* the client's close frame is masked */
 	cr_assert_eq(rs.r[0].reply[0], 0x88);
 	cr_assert(rs.r[0].reply[1] & 0x80);
-	rws_conn_free(&cc);
+	rws_session_free(&cc);
 }
 
-Test(conn, reserved_opcodes_are_1002)
+Test(session, reserved_opcodes_are_1002)
 {
 	static const unsigned ops[] = { 3, 4, 5, 6, 7, 11, 12, 13, 14, 15 };
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
-		rws_conn_init(&sc, &scfg, 0);
+		rws_session_init(&sc, &scfg, 0);
 		st.len = 0;
 		cframe(&st, FIN | ops[i], "", 0);
 		feed(&sc, &st, &rs);
@@ -322,10 +322,10 @@ Test(conn, reserved_opcodes_are_1002)
 	}
 }
 
-Test(conn, rsv_bits_without_extension_are_1002)
+Test(session, rsv_bits_without_extension_are_1002)
 {
 	for (unsigned rsv = 1; rsv < 8; rsv++) {
-		rws_conn_init(&sc, &scfg, 0);
+		rws_session_init(&sc, &scfg, 0);
 		st.len = 0;
 		cframe(&st, FIN | (rsv << 4) | RWS_OP_BINARY, "x", 1);
 		feed(&sc, &st, &rs);
@@ -334,9 +334,9 @@ Test(conn, rsv_bits_without_extension_are_1002)
 	}
 }
 
-Test(conn, rsv1_with_deflate_marks_compressed)
+Test(session, rsv1_with_deflate_marks_compressed)
 {
-	rws_conn_init(&sc, &scfg, RWS_RSV1);
+	rws_session_init(&sc, &scfg, RWS_RSV1);
 	cframe(&st, 0x40 | RWS_OP_TEXT, "\xff", 1);	/* not UTF-8: compressed bytes */
 	cframe(&st, FIN | RWS_OP_CONT, "\xfe", 1);
 	feed(&sc, &st, &rs);
@@ -346,24 +346,24 @@ Test(conn, rsv1_with_deflate_marks_compressed)
 	cr_assert_eq(rs.r[0].is_text, 1);
 }
 
-Test(conn, rsv1_on_continuation_is_1002)
+Test(session, rsv1_on_continuation_is_1002)
 {
-	rws_conn_init(&sc, &scfg, RWS_RSV1);
+	rws_session_init(&sc, &scfg, RWS_RSV1);
 	cframe(&st, 0x40 | RWS_OP_BINARY, "a", 1);
 	cframe(&st, FIN | 0x40 | RWS_OP_CONT, "b", 1);
 	feed(&sc, &st, &rs);
 	expect_fail(RWS_CLOSE_PROTOCOL);
 }
 
-Test(conn, rsv1_on_control_is_1002)
+Test(session, rsv1_on_control_is_1002)
 {
-	rws_conn_init(&sc, &scfg, RWS_RSV1);
+	rws_session_init(&sc, &scfg, RWS_RSV1);
 	cframe(&st, FIN | 0x40 | RWS_OP_PING, "a", 1);
 	feed(&sc, &st, &rs);
 	expect_fail(RWS_CLOSE_PROTOCOL);
 }
 
-Test(conn, long_control_frame_is_1002)
+Test(session, long_control_frame_is_1002)
 {
 	uint8_t p[126] = { 0 };
 	cframe(&st, FIN | RWS_OP_PING, p, 126);
@@ -371,21 +371,21 @@ Test(conn, long_control_frame_is_1002)
 	expect_fail(RWS_CLOSE_PROTOCOL);
 }
 
-Test(conn, fragmented_control_frame_is_1002)
+Test(session, fragmented_control_frame_is_1002)
 {
 	cframe(&st, RWS_OP_PING, "a", 1);
 	feed(&sc, &st, &rs);
 	expect_fail(RWS_CLOSE_PROTOCOL);
 }
 
-Test(conn, continuation_without_message_is_1002)
+Test(session, continuation_without_message_is_1002)
 {
 	cframe(&st, FIN | RWS_OP_CONT, "a", 1);
 	feed(&sc, &st, &rs);
 	expect_fail(RWS_CLOSE_PROTOCOL);
 }
 
-Test(conn, new_message_inside_fragmented_one_is_1002)
+Test(session, new_message_inside_fragmented_one_is_1002)
 {
 	cframe(&st, RWS_OP_TEXT, "a", 1);
 	cframe(&st, FIN | RWS_OP_TEXT, "b", 1);
@@ -393,7 +393,7 @@ Test(conn, new_message_inside_fragmented_one_is_1002)
 	expect_fail(RWS_CLOSE_PROTOCOL);
 }
 
-Test(conn, length64_top_bit_is_1002)
+Test(session, length64_top_bit_is_1002)
 {
 	uint8_t b[14] = { 0x82, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4 };
 	put(&st, b, sizeof(b));
@@ -401,7 +401,7 @@ Test(conn, length64_top_bit_is_1002)
 	expect_fail(RWS_CLOSE_PROTOCOL);
 }
 
-Test(conn, nothing_is_processed_after_an_error)
+Test(session, nothing_is_processed_after_an_error)
 {
 	frame(&st, FIN | RWS_OP_TEXT, 0, "x", 1);	/* unmasked: error */
 	cframe(&st, FIN | RWS_OP_TEXT, "after", 5);
@@ -415,7 +415,7 @@ Test(conn, nothing_is_processed_after_an_error)
 
 /* --- limits: 1009 -------------------------------------------------------- */
 
-Test(conn, oversize_frame_is_1009_from_the_header_alone)
+Test(session, oversize_frame_is_1009_from_the_header_alone)
 {
 	scfg.max_payload = 1000;
 	uint8_t hdr[RWS_FRAME_HDR_MAX];
@@ -427,7 +427,7 @@ Test(conn, oversize_frame_is_1009_from_the_header_alone)
 	cr_assert_eq(sc.acap, 0, "nothing was buffered");
 }
 
-Test(conn, default_limit_is_100_mib)
+Test(session, default_limit_is_100_mib)
 {
 	uint8_t hdr[RWS_FRAME_HDR_MAX];
 	static const uint8_t key[4] = { 1, 2, 3, 4 };
@@ -437,7 +437,7 @@ Test(conn, default_limit_is_100_mib)
 	expect_fail(RWS_CLOSE_TOO_BIG);
 }
 
-Test(conn, exactly_max_payload_passes_fragments_over_it_fail)
+Test(session, exactly_max_payload_passes_fragments_over_it_fail)
 {
 	scfg.max_payload = 10;
 	uint8_t p[10];
@@ -457,14 +457,14 @@ Test(conn, exactly_max_payload_passes_fragments_over_it_fail)
 
 /* --- UTF-8: 1007 --------------------------------------------------------- */
 
-Test(conn, invalid_utf8_text_is_1007)
+Test(session, invalid_utf8_text_is_1007)
 {
 	cframe(&st, FIN | RWS_OP_TEXT, "ab\xc0\xafz", 5);	/* overlong '/' */
 	feed(&sc, &st, &rs);
 	expect_fail(RWS_CLOSE_INVALID_DATA);
 }
 
-Test(conn, utf8_fails_fast_before_the_rest_arrives)
+Test(session, utf8_fails_fast_before_the_rest_arrives)
 {
 	uint8_t big[1000];
 	memset(big, 'a', sizeof(big));
@@ -474,14 +474,14 @@ Test(conn, utf8_fails_fast_before_the_rest_arrives)
 	size_t cut[1] = { 4 + 4 + 10 };
 	uint8_t *g = guard_copy(st.b, cut[0]);
 	struct rws_event ev;
-	size_t used = rws_conn_recv(&sc, g, cut[0], 0, &ev);
+	size_t used = rws_session_recv(&sc, g, cut[0], 0, &ev);
 	cr_assert_eq(ev.type, RWS_EV_CLOSE);
 	cr_assert_eq(ev.code, RWS_CLOSE_INVALID_DATA);
 	cr_assert_eq(used, cut[0]);
 	guard_free(g);
 }
 
-Test(conn, utf8_fails_fast_across_fragments)
+Test(session, utf8_fails_fast_across_fragments)
 {
 	cframe(&st, RWS_OP_TEXT, "ok", 2);
 	cframe(&st, RWS_OP_CONT, "\xed\xa0\x80", 3);	/* a surrogate */
@@ -489,7 +489,7 @@ Test(conn, utf8_fails_fast_across_fragments)
 	expect_fail(RWS_CLOSE_INVALID_DATA);
 }
 
-Test(conn, code_point_split_across_fragments_and_reads)
+Test(session, code_point_split_across_fragments_and_reads)
 {
 	/* U+1F600 as F0 9F 98 80, split over three fragments */
 	cframe(&st, RWS_OP_TEXT, "\xf0", 1);
@@ -505,7 +505,7 @@ Test(conn, code_point_split_across_fragments_and_reads)
 	}
 }
 
-Test(conn, text_ending_inside_a_sequence_is_1007)
+Test(session, text_ending_inside_a_sequence_is_1007)
 {
 	cframe(&st, RWS_OP_TEXT, "a\xe2\x82", 3);
 	cframe(&st, FIN | RWS_OP_CONT, "", 0);
@@ -513,7 +513,7 @@ Test(conn, text_ending_inside_a_sequence_is_1007)
 	expect_fail(RWS_CLOSE_INVALID_DATA);
 }
 
-Test(conn, binary_is_not_utf8_checked)
+Test(session, binary_is_not_utf8_checked)
 {
 	cframe(&st, FIN | RWS_OP_BINARY, "\xff\xfe", 2);
 	feed(&sc, &st, &rs);
@@ -523,7 +523,7 @@ Test(conn, binary_is_not_utf8_checked)
 
 /* --- the close handshake ------------------------------------------------- */
 
-Test(conn, peer_close_is_answered_with_the_same_code)
+Test(session, peer_close_is_answered_with_the_same_code)
 {
 	cframe(&st, FIN | RWS_OP_CLOSE, "\x03\xe8" "bye", 5);
 	feed(&sc, &st, &rs);
@@ -536,10 +536,10 @@ Test(conn, peer_close_is_answered_with_the_same_code)
 	static const uint8_t reply[] = { 0x88, 0x02, 0x03, 0xe8 };
 	cr_assert_eq(r->reply_len, 4);
 	cr_assert_arr_eq(r->reply, reply, 4);
-	cr_assert_eq(rws_conn_state(&sc), RWS_CONN_CLOSED);
+	cr_assert_eq(rws_session_state(&sc), RWS_SESSION_CLOSED);
 }
 
-Test(conn, empty_close_is_1005_and_answered_empty)
+Test(session, empty_close_is_1005_and_answered_empty)
 {
 	cframe(&st, FIN | RWS_OP_CLOSE, "", 0);
 	feed(&sc, &st, &rs);
@@ -550,14 +550,14 @@ Test(conn, empty_close_is_1005_and_answered_empty)
 	cr_assert_arr_eq(rs.r[0].reply, reply, 2);
 }
 
-Test(conn, one_byte_close_payload_is_1002)
+Test(session, one_byte_close_payload_is_1002)
 {
 	cframe(&st, FIN | RWS_OP_CLOSE, "\x03", 1);
 	feed(&sc, &st, &rs);
 	expect_fail(RWS_CLOSE_PROTOCOL);
 }
 
-Test(conn, close_codes_as_ws_accepts_them)
+Test(session, close_codes_as_ws_accepts_them)
 {
 	for (unsigned code = 0; code < 65536; code++) {
 		int valid = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
@@ -566,7 +566,7 @@ Test(conn, close_codes_as_ws_accepts_them)
 	}
 	static const unsigned bad[] = { 0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535 };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		rws_conn_init(&sc, &scfg, 0);
+		rws_session_init(&sc, &scfg, 0);
 		st.len = 0;
 		uint8_t p[2] = { (uint8_t)(bad[i] >> 8), (uint8_t)bad[i] };
 		cframe(&st, FIN | RWS_OP_CLOSE, p, 2);
@@ -576,7 +576,7 @@ Test(conn, close_codes_as_ws_accepts_them)
 	}
 	static const unsigned good[] = { 1000, 1001, 1002, 1003, 1007, 1011, 1014, 3000, 4999 };
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		rws_conn_init(&sc, &scfg, 0);
+		rws_session_init(&sc, &scfg, 0);
 		st.len = 0;
 		uint8_t p[2] = { (uint8_t)(good[i] >> 8), (uint8_t)good[i] };
 		cframe(&st, FIN | RWS_OP_CLOSE, p, 2);
@@ -588,23 +588,23 @@ Test(conn, close_codes_as_ws_accepts_them)
 	}
 }
 
-Test(conn, close_reason_must_be_utf8)
+Test(session, close_reason_must_be_utf8)
 {
 	cframe(&st, FIN | RWS_OP_CLOSE, "\x03\xe8\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80", 16);
 	feed(&sc, &st, &rs);
 	expect_fail(RWS_CLOSE_INVALID_DATA);
 }
 
-Test(conn, after_our_close_no_data_leaves)
+Test(session, after_our_close_no_data_leaves)
 {
 	uint8_t out[RWS_FRAME_HDR_MAX + RWS_CONTROL_MAX];
-	int n = rws_conn_close(&sc, out, 1000, "done", 4, 500);
+	int n = rws_session_close(&sc, out, 1000, "done", 4, 500);
 	cr_assert_eq(n, 2 + 2 + 4);
 	cr_assert_eq(out[0], 0x88);
-	cr_assert_eq(rws_conn_state(&sc), RWS_CONN_CLOSE_SENT);
-	cr_assert_eq(rws_conn_encode(&sc, out, sizeof(out), RWS_OP_TEXT, 1, 0, "x", 1), -EPIPE);
-	cr_assert_eq(rws_conn_control(&sc, out, RWS_OP_PING, "", 0), -EPIPE);
-	cr_assert_eq(rws_conn_close(&sc, out, 1000, "", 0, 500), -EPIPE);
+	cr_assert_eq(rws_session_state(&sc), RWS_SESSION_CLOSE_SENT);
+	cr_assert_eq(rws_session_encode(&sc, out, sizeof(out), RWS_OP_TEXT, 1, 0, "x", 1), -EPIPE);
+	cr_assert_eq(rws_session_control(&sc, out, RWS_OP_PING, "", 0), -EPIPE);
+	cr_assert_eq(rws_session_close(&sc, out, 1000, "", 0, 500), -EPIPE);
 	/* a ping that arrives is reported but not answered; the peer's close
 	 * completes the handshake without a second close frame from us */
 	cframe(&st, FIN | RWS_OP_PING, "p", 1);
@@ -615,80 +615,80 @@ Test(conn, after_our_close_no_data_leaves)
 	cr_assert_eq(rs.r[0].reply_len, 0);
 	cr_assert_eq(rs.r[1].type, RWS_EV_CLOSE);
 	cr_assert_eq(rs.r[1].reply_len, 0);
-	cr_assert_eq(rws_conn_state(&sc), RWS_CONN_CLOSED);
+	cr_assert_eq(rws_session_state(&sc), RWS_SESSION_CLOSED);
 }
 
-Test(conn, messages_still_arrive_after_our_close)
+Test(session, messages_still_arrive_after_our_close)
 {
 	uint8_t out[RWS_FRAME_HDR_MAX + RWS_CONTROL_MAX];
-	cr_assert_gt(rws_conn_close(&sc, out, 1001, "", 0, 0), 0);
+	cr_assert_gt(rws_session_close(&sc, out, 1001, "", 0, 0), 0);
 	cframe(&st, FIN | RWS_OP_TEXT, "late", 4);
 	feed(&sc, &st, &rs);
 	cr_assert_eq(rs.n, 1);
 	cr_assert_eq(rs.r[0].type, RWS_EV_MESSAGE);
 }
 
-Test(conn, close_timeout_uses_the_time_passed_in)
+Test(session, close_timeout_uses_the_time_passed_in)
 {
 	uint8_t out[RWS_FRAME_HDR_MAX + RWS_CONTROL_MAX];
 	struct rws_event ev;
-	cr_assert_eq(rws_conn_deadline(&sc), 0);
-	cr_assert_gt(rws_conn_close(&sc, out, 1000, "", 0, 1000), 0);
-	cr_assert_eq(rws_conn_deadline(&sc), 1000 + 30000);
-	cr_assert_eq(rws_conn_tick(&sc, 1000 + 29999, &ev), 0);
-	cr_assert_eq(rws_conn_state(&sc), RWS_CONN_CLOSE_SENT);
-	cr_assert_eq(rws_conn_tick(&sc, 1000 + 30000, &ev), 1);
+	cr_assert_eq(rws_session_deadline(&sc), 0);
+	cr_assert_gt(rws_session_close(&sc, out, 1000, "", 0, 1000), 0);
+	cr_assert_eq(rws_session_deadline(&sc), 1000 + 30000);
+	cr_assert_eq(rws_session_tick(&sc, 1000 + 29999, &ev), 0);
+	cr_assert_eq(rws_session_state(&sc), RWS_SESSION_CLOSE_SENT);
+	cr_assert_eq(rws_session_tick(&sc, 1000 + 30000, &ev), 1);
 	cr_assert_eq(ev.type, RWS_EV_CLOSE);
 	cr_assert_eq(ev.close_flags, RWS_CLOSE_F_TIMEOUT);
 	cr_assert_eq(ev.code, RWS_CLOSE_ABNORMAL);
-	cr_assert_eq(rws_conn_state(&sc), RWS_CONN_CLOSED);
-	cr_assert_eq(rws_conn_deadline(&sc), 0);
+	cr_assert_eq(rws_session_state(&sc), RWS_SESSION_CLOSED);
+	cr_assert_eq(rws_session_deadline(&sc), 0);
 }
 
-Test(conn, close_arguments_are_checked)
+Test(session, close_arguments_are_checked)
 {
 	uint8_t out[RWS_FRAME_HDR_MAX + RWS_CONTROL_MAX];
 	char long_reason[124];
 	memset(long_reason, 'r', sizeof(long_reason));
-	cr_assert_eq(rws_conn_close(&sc, out, 1005, "", 0, 0), -EINVAL);
-	cr_assert_eq(rws_conn_close(&sc, out, 999, "", 0, 0), -EINVAL);
-	cr_assert_eq(rws_conn_close(&sc, out, 0, "x", 1, 0), -EINVAL);
-	cr_assert_eq(rws_conn_close(&sc, out, 1000, long_reason, 124, 0), -EINVAL);
-	cr_assert_eq(rws_conn_close(&sc, out, 1000, "\xc3", 1, 0), -EINVAL);
-	cr_assert_eq(rws_conn_state(&sc), RWS_CONN_OPEN);
-	cr_assert_eq(rws_conn_close(&sc, out, 1000, long_reason, 123, 0), 2 + 2 + 123);
+	cr_assert_eq(rws_session_close(&sc, out, 1005, "", 0, 0), -EINVAL);
+	cr_assert_eq(rws_session_close(&sc, out, 999, "", 0, 0), -EINVAL);
+	cr_assert_eq(rws_session_close(&sc, out, 0, "x", 1, 0), -EINVAL);
+	cr_assert_eq(rws_session_close(&sc, out, 1000, long_reason, 124, 0), -EINVAL);
+	cr_assert_eq(rws_session_close(&sc, out, 1000, "\xc3", 1, 0), -EINVAL);
+	cr_assert_eq(rws_session_state(&sc), RWS_SESSION_OPEN);
+	cr_assert_eq(rws_session_close(&sc, out, 1000, long_reason, 123, 0), 2 + 2 + 123);
 }
 
-Test(conn, close_without_code)
+Test(session, close_without_code)
 {
 	uint8_t out[RWS_FRAME_HDR_MAX + RWS_CONTROL_MAX];
-	cr_assert_eq(rws_conn_close(&sc, out, 0, NULL, 0, 0), 2);
+	cr_assert_eq(rws_session_close(&sc, out, 0, NULL, 0, 0), 2);
 	cr_assert_eq(out[0], 0x88);
 	cr_assert_eq(out[1], 0x00);
 }
 
 /* --- sending ------------------------------------------------------------- */
 
-Test(conn, server_frames_are_unmasked)
+Test(session, server_frames_are_unmasked)
 {
 	uint8_t out[64];
-	long n = rws_conn_encode(&sc, out, sizeof(out), RWS_OP_TEXT, 1, 0, "Hello", 5);
+	long n = rws_session_encode(&sc, out, sizeof(out), RWS_OP_TEXT, 1, 0, "Hello", 5);
 	static const uint8_t want[] = { 0x81, 0x05, 'H', 'e', 'l', 'l', 'o' };
 	cr_assert_eq(n, 7);
 	cr_assert_arr_eq(out, want, 7);
-	cr_assert_eq(rws_conn_encode(&sc, out, 6, RWS_OP_TEXT, 1, 0, "Hello", 5), -ENOSPC);
-	cr_assert_eq(rws_conn_encode(&sc, out, sizeof(out), RWS_OP_PING, 1, 0, "", 0), -EINVAL);
-	cr_assert_eq(rws_conn_encode(&sc, out, sizeof(out), RWS_OP_TEXT, 1, 1, "", 0), -EINVAL,
+	cr_assert_eq(rws_session_encode(&sc, out, 6, RWS_OP_TEXT, 1, 0, "Hello", 5), -ENOSPC);
+	cr_assert_eq(rws_session_encode(&sc, out, sizeof(out), RWS_OP_PING, 1, 0, "", 0), -EINVAL);
+	cr_assert_eq(rws_session_encode(&sc, out, sizeof(out), RWS_OP_TEXT, 1, 1, "", 0), -EINVAL,
 		     "compressed without permessage-deflate");
 }
 
-Test(conn, client_frames_masked_with_fresh_keys_and_readable_by_a_server)
+Test(session, client_frames_masked_with_fresh_keys_and_readable_by_a_server)
 {
-	struct rws_conn cc;
-	rws_conn_init(&cc, &ccfg, 0);
+	struct rws_session cc;
+	rws_session_init(&cc, &ccfg, 0);
 	uint8_t a[64], b[64];
-	long na = rws_conn_encode(&cc, a, sizeof(a), RWS_OP_TEXT, 1, 0, "same text", 9);
-	long nb = rws_conn_encode(&cc, b, sizeof(b), RWS_OP_TEXT, 1, 0, "same text", 9);
+	long na = rws_session_encode(&cc, a, sizeof(a), RWS_OP_TEXT, 1, 0, "same text", 9);
+	long nb = rws_session_encode(&cc, b, sizeof(b), RWS_OP_TEXT, 1, 0, "same text", 9);
 	cr_assert_eq(na, 2 + 4 + 9);
 	cr_assert(a[1] & 0x80, "mask bit");
 	cr_assert(memcmp(a + 2, b + 2, 4) != 0, "a fresh key per frame");
@@ -699,26 +699,26 @@ Test(conn, client_frames_masked_with_fresh_keys_and_readable_by_a_server)
 	cr_assert_arr_eq(rs.r[0].data, "same text", 9);
 	cr_assert_arr_eq(rs.r[1].data, "same text", 9);
 	uint8_t ping[RWS_FRAME_HDR_MAX + RWS_CONTROL_MAX];
-	cr_assert_eq(rws_conn_control(&cc, ping, RWS_OP_PING, "hb", 2), 2 + 4 + 2);
-	cr_assert_eq(rws_conn_control(&cc, ping, RWS_OP_CLOSE, "", 0), -EINVAL);
+	cr_assert_eq(rws_session_control(&cc, ping, RWS_OP_PING, "hb", 2), 2 + 4 + 2);
+	cr_assert_eq(rws_session_control(&cc, ping, RWS_OP_CLOSE, "", 0), -EINVAL);
 	uint8_t big[126] = { 0 };
-	cr_assert_eq(rws_conn_control(&cc, ping, RWS_OP_PING, big, 126), -EINVAL);
-	rws_conn_free(&cc);
+	cr_assert_eq(rws_session_control(&cc, ping, RWS_OP_PING, big, 126), -EINVAL);
+	rws_session_free(&cc);
 }
 
-Test(conn, fragmented_send_writes_continuation_opcodes)
+Test(session, fragmented_send_writes_continuation_opcodes)
 {
-	rws_conn_init(&sc, &scfg, RWS_RSV1);
+	rws_session_init(&sc, &scfg, RWS_RSV1);
 	uint8_t h[RWS_FRAME_HDR_MAX], key[4];
-	cr_assert_eq(rws_conn_data_header(&sc, h, RWS_OP_TEXT, 0, 1, 3, key), 2);
+	cr_assert_eq(rws_session_data_header(&sc, h, RWS_OP_TEXT, 0, 1, 3, key), 2);
 	cr_assert_eq(h[0], 0x40 | RWS_OP_TEXT, "RSV1 on the first frame, no FIN");
-	cr_assert_eq(rws_conn_data_header(&sc, h, RWS_OP_BINARY, 1, 0, 3, key), -EINVAL,
+	cr_assert_eq(rws_session_data_header(&sc, h, RWS_OP_BINARY, 1, 0, 3, key), -EINVAL,
 		     "another type inside an unfinished message");
-	cr_assert_eq(rws_conn_data_header(&sc, h, RWS_OP_TEXT, 0, 1, 3, key), 2);
+	cr_assert_eq(rws_session_data_header(&sc, h, RWS_OP_TEXT, 0, 1, 3, key), 2);
 	cr_assert_eq(h[0], RWS_OP_CONT, "continuation, no RSV1");
-	cr_assert_eq(rws_conn_data_header(&sc, h, RWS_OP_TEXT, 1, 1, 3, key), 2);
+	cr_assert_eq(rws_session_data_header(&sc, h, RWS_OP_TEXT, 1, 1, 3, key), 2);
 	cr_assert_eq(h[0], 0x80 | RWS_OP_CONT);
-	cr_assert_eq(rws_conn_data_header(&sc, h, RWS_OP_BINARY, 1, 0, 3, key), 2);
+	cr_assert_eq(rws_session_data_header(&sc, h, RWS_OP_BINARY, 1, 0, 3, key), 2);
 	cr_assert_eq(h[0], 0x80 | RWS_OP_BINARY, "a new message after the final fragment");
 }
 
@@ -729,8 +729,8 @@ Test(conn, fragmented_send_writes_continuation_opcodes)
  * close. Built with a client-role connection, so the encoder is tested too. */
 static void random_stream(uint64_t *seed, struct stream *s, int msgs)
 {
-	struct rws_conn cc;
-	rws_conn_init(&cc, &ccfg, 0);
+	struct rws_session cc;
+	rws_session_init(&cc, &ccfg, 0);
 	static uint8_t buf[70000 + RWS_FRAME_HDR_MAX];
 	static uint8_t payload[70000];
 	for (int m = 0; m < msgs; m++) {
@@ -748,22 +748,22 @@ static void random_stream(uint64_t *seed, struct stream *s, int msgs)
 				payload[k] = text ? (uint8_t)('a' + (k + m) % 26) : (uint8_t)test_rand(seed);
 			if (text && len >= 4 && (r & 0x100)) /* a code point across a fragment edge */
 				memcpy(payload + len - 2, "\xc3\xa9", 2);
-			long n = rws_conn_encode(&cc, buf, sizeof(buf), text ? RWS_OP_TEXT : RWS_OP_BINARY,
+			long n = rws_session_encode(&cc, buf, sizeof(buf), text ? RWS_OP_TEXT : RWS_OP_BINARY,
 						 f == frags - 1, 0, payload, len);
 			cr_assert_gt(n, 0);
 			put(s, buf, (size_t)n);
 			if (test_rand(seed) % 4 == 0) {
 				uint8_t c[RWS_FRAME_HDR_MAX + RWS_CONTROL_MAX];
-				int cn = rws_conn_control(&cc, c, test_rand(seed) & 1 ? RWS_OP_PING : RWS_OP_PONG,
+				int cn = rws_session_control(&cc, c, test_rand(seed) & 1 ? RWS_OP_PING : RWS_OP_PONG,
 							  "ctl-payload", test_rand(seed) % 12);
 				put(s, c, (size_t)cn);
 			}
 		}
 	}
 	uint8_t c[RWS_FRAME_HDR_MAX + RWS_CONTROL_MAX];
-	int cn = rws_conn_close(&cc, c, 1000, "end", 3, 0);
+	int cn = rws_session_close(&cc, c, 1000, "end", 3, 0);
 	put(s, c, (size_t)cn);
-	rws_conn_free(&cc);
+	rws_session_free(&cc);
 }
 
 static void expect_same_events(const struct recs *a, const struct recs *b, const char *what)
@@ -781,7 +781,7 @@ static void expect_same_events(const struct recs *a, const struct recs *b, const
 	}
 }
 
-Test(conn, random_splits_give_the_same_events, .timeout = 120)
+Test(session, random_splits_give_the_same_events, .timeout = 120)
 {
 	uint64_t seed = 0xC0FFEE123ull;
 	for (int round = 0; round < 30; round++) {
@@ -789,7 +789,7 @@ Test(conn, random_splits_give_the_same_events, .timeout = 120)
 		random_stream(&seed, &st, 12);
 		struct recs *whole = calloc(1, sizeof(*whole));
 		struct recs *split = calloc(1, sizeof(*split));
-		rws_conn_init(&sc, &scfg, 0);
+		rws_session_init(&sc, &scfg, 0);
 		feed(&sc, &st, whole);
 		cr_assert_eq(whole->r[whole->n - 1].type, RWS_EV_CLOSE, "round %d ends with close", round);
 		cr_assert_eq(whole->r[whole->n - 1].code, 1000);
@@ -805,23 +805,23 @@ Test(conn, random_splits_give_the_same_events, .timeout = 120)
 				if (cuts[j] < cuts[i]) {
 					size_t t = cuts[i]; cuts[i] = cuts[j]; cuts[j] = t;
 				}
-		rws_conn_free(&sc);
-		rws_conn_init(&sc, &scfg, 0);
+		rws_session_free(&sc);
+		rws_session_init(&sc, &scfg, 0);
 		feed_split(&sc, st.b, st.len, cuts, nc, split);
 		expect_same_events(whole, split, "random cuts");
 		recs_free(split);
-		rws_conn_free(&sc);
+		rws_session_free(&sc);
 
 		/* one byte at a time, for the smaller streams */
 		if (st.len < 20000) {
 			size_t *every = malloc(st.len * sizeof(size_t));
 			for (size_t i = 1; i < st.len; i++)
 				every[i - 1] = i;
-			rws_conn_init(&sc, &scfg, 0);
+			rws_session_init(&sc, &scfg, 0);
 			feed_split(&sc, st.b, st.len, every, st.len - 1, split);
 			expect_same_events(whole, split, "byte by byte");
 			recs_free(split);
-			rws_conn_free(&sc);
+			rws_session_free(&sc);
 			free(every);
 		}
 		recs_free(whole);

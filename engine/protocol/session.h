@@ -1,7 +1,7 @@
 /*
- * conn: the WebSocket connection state machine, one for both roles.
+ * session: the WebSocket session state machine of one connection, both roles.
  *
- * Bytes in, events and bytes to send out. rws_conn_recv() takes received
+ * Bytes in, events and bytes to send out. rws_session_recv() takes received
  * bytes in any split and yields one event at a time: a message (assembled
  * from fragments, with control frames handled between them), a ping (answered
  * with a pong unless auto_pong is off), a pong, or a close. It owns message
@@ -20,8 +20,8 @@
  * text; the runtime feeds it and sends what it yields; pmd (later) inflates
  * messages flagged compressed and validates their text.
  */
-#ifndef RWS_PROTOCOL_CONN_H
-#define RWS_PROTOCOL_CONN_H
+#ifndef RWS_PROTOCOL_SESSION_H
+#define RWS_PROTOCOL_SESSION_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -48,7 +48,7 @@ enum rws_close_code {
 #define RWS_CLOSE_TIMEOUT_DEFAULT_MS 30000u		/* ws's closeTimeout */
 
 /* Shared by every connection of a route; must outlive them. */
-struct rws_conn_config {
+struct rws_session_config {
 	uint64_t max_payload;		/* largest message; 0 means no limit */
 	uint32_t close_timeout_ms;	/* after our close, wait this long for the peer's */
 	uint8_t role;			/* enum rws_role */
@@ -56,18 +56,18 @@ struct rws_conn_config {
 };
 
 /* Fills cfg with ws's defaults for role. */
-void rws_conn_config_default(struct rws_conn_config *cfg, enum rws_role role);
+void rws_session_config_default(struct rws_session_config *cfg, enum rws_role role);
 
-enum rws_conn_state {
-	RWS_CONN_OPEN = 0,
-	RWS_CONN_CLOSE_SENT,	/* our close went out; waiting for the peer's */
-	RWS_CONN_CLOSED,	/* done: send what is queued, then close the transport */
+enum rws_session_state {
+	RWS_SESSION_OPEN = 0,
+	RWS_SESSION_CLOSE_SENT,	/* our close went out; waiting for the peer's */
+	RWS_SESSION_CLOSED,	/* done: send what is queued, then close the transport */
 };
 
 /* One connection. Callers allocate it (it is small: see the tests) and treat
  * the fields as private. */
-struct rws_conn {
-	const struct rws_conn_config *cfg;
+struct rws_session {
+	const struct rws_session_config *cfg;
 	uint8_t *abuf;		/* assembly buffer: owned here, NULL when idle */
 	size_t acap;		/* its capacity */
 	uint64_t msg_len;	/* payload bytes of the message being assembled */
@@ -82,7 +82,7 @@ struct rws_conn {
 	uint8_t msg_op;		/* RWS_OP_TEXT/BINARY of the message being received, 0 if none */
 	uint8_t tx_op;		/* opcode of the message being sent in fragments, 0 if none */
 	uint8_t utf8;		/* UTF-8 validator state across chunks and fragments */
-	uint8_t state;		/* enum rws_conn_state */
+	uint8_t state;		/* enum rws_session_state */
 	uint8_t flags;		/* private RWS_CF_* bits */
 	uint8_t rsv_allowed;	/* RSV bits negotiated extensions own */
 };
@@ -105,7 +105,7 @@ struct rws_event {
 	uint8_t compressed;	/* MESSAGE: RSV1 was set (permessage-deflate) */
 	uint8_t close_flags;	/* CLOSE: RWS_CLOSE_F_* */
 	uint16_t code;		/* CLOSE: the close code (1005 if the peer's had none) */
-	const uint8_t *data;	/* payload, or the peer's close reason; valid until the next rws_conn_recv() */
+	const uint8_t *data;	/* payload, or the peer's close reason; valid until the next rws_session_recv() */
 	size_t len;
 	const char *error;	/* CLOSE with RWS_CLOSE_F_ERROR: a one-line cause */
 	size_t reply_len;	/* bytes in reply to send now (pong, close), 0 if none */
@@ -114,11 +114,11 @@ struct rws_event {
 
 /* Prepares c for an open connection. rsv_allowed is RWS_RSV1 once
  * permessage-deflate is negotiated, else 0. */
-void rws_conn_init(struct rws_conn *c, const struct rws_conn_config *cfg,
+void rws_session_init(struct rws_session *c, const struct rws_session_config *cfg,
 		   unsigned rsv_allowed);
 
 /* Frees what c holds (its assembly buffer). c may be initialised again. */
-void rws_conn_free(struct rws_conn *c);
+void rws_session_free(struct rws_session *c);
 
 /*
  * Feeds received bytes. buf is unmasked in place, so it must be writable.
@@ -126,10 +126,10 @@ void rws_conn_free(struct rws_conn *c);
  * RWS_EV_NONE, all len bytes were consumed and more are needed; otherwise an
  * event happened and the caller calls again with the rest (buf + returned).
  * ev->reply, when reply_len > 0, must be sent before anything queued later.
- * Once the state is RWS_CONN_CLOSED all input is consumed and ignored.
+ * Once the state is RWS_SESSION_CLOSED all input is consumed and ignored.
  * now_ms is the current time.
  */
-size_t rws_conn_recv(struct rws_conn *c, uint8_t *buf, size_t len, uint64_t now_ms,
+size_t rws_session_recv(struct rws_session *c, uint8_t *buf, size_t len, uint64_t now_ms,
 		     struct rws_event *ev);
 
 /*
@@ -143,49 +143,49 @@ size_t rws_conn_recv(struct rws_conn *c, uint8_t *buf, size_t len, uint64_t now_
  * close was sent or received, -EINVAL for a bad opcode or a message of
  * another type interleaved with an unfinished one.
  */
-int rws_conn_data_header(struct rws_conn *c, uint8_t out[RWS_FRAME_HDR_MAX],
+int rws_session_data_header(struct rws_session *c, uint8_t out[RWS_FRAME_HDR_MAX],
 			 unsigned opcode, int fin, int compressed, uint64_t len,
 			 uint8_t key_out[4]);
 
 /*
  * Writes a whole frame (header and payload, masked in the client role) into
- * out[0..cap). Same rules as rws_conn_data_header(). Returns the frame's
+ * out[0..cap). Same rules as rws_session_data_header(). Returns the frame's
  * length, -ENOSPC if cap is too small, or the errors above.
  */
-long rws_conn_encode(struct rws_conn *c, uint8_t *out, size_t cap, unsigned opcode,
+long rws_session_encode(struct rws_session *c, uint8_t *out, size_t cap, unsigned opcode,
 		     int fin, int compressed, const void *payload, size_t len);
 
 /* Writes a ping or pong frame (payload at most 125 bytes) into out. Returns
  * its length, -EINVAL for a longer payload or another opcode, -EPIPE once a
  * close was sent or received. */
-int rws_conn_control(struct rws_conn *c, uint8_t out[RWS_FRAME_HDR_MAX + RWS_CONTROL_MAX],
+int rws_session_control(struct rws_session *c, uint8_t out[RWS_FRAME_HDR_MAX + RWS_CONTROL_MAX],
 		     unsigned opcode, const void *payload, size_t len);
 
 /*
  * Starts the close handshake: writes a close frame into out and moves to
- * RWS_CONN_CLOSE_SENT with a deadline of now_ms + close_timeout_ms. code 0
+ * RWS_SESSION_CLOSE_SENT with a deadline of now_ms + close_timeout_ms. code 0
  * sends a close without a code (and then reason must be empty); otherwise
  * code must be one a peer would accept (rws_close_code_valid) and the reason
  * valid UTF-8 of at most 123 bytes. Returns the frame's length, -EINVAL for a
  * bad code or reason, -EPIPE if a close was already sent or received.
  */
-int rws_conn_close(struct rws_conn *c, uint8_t out[RWS_FRAME_HDR_MAX + RWS_CONTROL_MAX],
+int rws_session_close(struct rws_session *c, uint8_t out[RWS_FRAME_HDR_MAX + RWS_CONTROL_MAX],
 		   unsigned code, const void *reason, size_t reason_len, uint64_t now_ms);
 
-/* The time by which rws_conn_tick() must be called, or 0 if none. */
-static inline uint64_t rws_conn_deadline(const struct rws_conn *c)
+/* The time by which rws_session_tick() must be called, or 0 if none. */
+static inline uint64_t rws_session_deadline(const struct rws_session *c)
 {
-	return c->state == RWS_CONN_CLOSE_SENT ? c->deadline : 0;
+	return c->state == RWS_SESSION_CLOSE_SENT ? c->deadline : 0;
 }
 
 /* Checks the close timeout. Returns 1 and fills *ev with a CLOSE event
  * (RWS_CLOSE_F_TIMEOUT, code 1006) if it expired: close the transport.
  * Returns 0 otherwise. */
-int rws_conn_tick(struct rws_conn *c, uint64_t now_ms, struct rws_event *ev);
+int rws_session_tick(struct rws_session *c, uint64_t now_ms, struct rws_event *ev);
 
-static inline enum rws_conn_state rws_conn_state(const struct rws_conn *c)
+static inline enum rws_session_state rws_session_state(const struct rws_session *c)
 {
-	return (enum rws_conn_state)c->state;
+	return (enum rws_session_state)c->state;
 }
 
 /* Returns 1 if a peer may send code in a close frame (what ws accepts:

@@ -1,7 +1,7 @@
 /*
- * conn: see conn.h.
+ * session: see session.h.
  *
- * rws_conn_recv() alternates between two phases: reading a frame header
+ * rws_session_recv() alternates between two phases: reading a frame header
  * (straight from the caller's buffer when it is all there, else gathered in
  * hbuf) and consuming the frame's payload. A frame whose payload is already
  * whole in the buffer is handled at once; otherwise its bytes are unmasked
@@ -10,7 +10,7 @@
  * frame split across reads is gathered in the assembly buffer past the
  * message being assembled, so it needs no buffer of its own.
  */
-#include "protocol/conn.h"
+#include "protocol/session.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -30,7 +30,7 @@ enum {
 
 #define CLOSE_REASON_MAX (RWS_CONTROL_MAX - 2)
 
-void rws_conn_config_default(struct rws_conn_config *cfg, enum rws_role role)
+void rws_session_config_default(struct rws_session_config *cfg, enum rws_role role)
 {
 	cfg->max_payload = RWS_MAX_PAYLOAD_DEFAULT;
 	cfg->close_timeout_ms = RWS_CLOSE_TIMEOUT_DEFAULT_MS;
@@ -38,7 +38,7 @@ void rws_conn_config_default(struct rws_conn_config *cfg, enum rws_role role)
 	cfg->auto_pong = 1;
 }
 
-void rws_conn_init(struct rws_conn *c, const struct rws_conn_config *cfg,
+void rws_session_init(struct rws_session *c, const struct rws_session_config *cfg,
 		   unsigned rsv_allowed)
 {
 	memset(c, 0, sizeof(*c));
@@ -46,7 +46,7 @@ void rws_conn_init(struct rws_conn *c, const struct rws_conn_config *cfg,
 	c->rsv_allowed = (uint8_t)rsv_allowed;
 }
 
-void rws_conn_free(struct rws_conn *c)
+void rws_session_free(struct rws_session *c)
 {
 	free(c->abuf);
 	c->abuf = NULL;
@@ -62,7 +62,7 @@ int rws_close_code_valid(unsigned code)
 /* --- building control frames -------------------------------------------- */
 
 /* Writes a control frame, masked with a fresh key in the client role. */
-static size_t write_control(const struct rws_conn *c, uint8_t *out, unsigned opcode,
+static size_t write_control(const struct rws_session *c, uint8_t *out, unsigned opcode,
 			    const uint8_t *payload, size_t len)
 {
 	if (c->cfg->role == RWS_ROLE_CLIENT) {
@@ -81,7 +81,7 @@ static size_t write_control(const struct rws_conn *c, uint8_t *out, unsigned opc
 	return n + len;
 }
 
-static size_t write_close(const struct rws_conn *c, uint8_t *out, unsigned code,
+static size_t write_close(const struct rws_session *c, uint8_t *out, unsigned code,
 			  const void *reason, size_t reason_len)
 {
 	uint8_t p[RWS_CONTROL_MAX];
@@ -100,7 +100,7 @@ static size_t write_close(const struct rws_conn *c, uint8_t *out, unsigned code,
 
 /* The peer broke a rule: answer with a close frame carrying code (unless our
  * close already went out) and stop reading. */
-static void fail(struct rws_conn *c, unsigned code, const char *why, struct rws_event *ev)
+static void fail(struct rws_session *c, unsigned code, const char *why, struct rws_event *ev)
 {
 	ev->type = RWS_EV_CLOSE;
 	ev->close_flags = RWS_CLOSE_F_ERROR;
@@ -108,17 +108,17 @@ static void fail(struct rws_conn *c, unsigned code, const char *why, struct rws_
 	ev->error = why;
 	ev->data = NULL;
 	ev->len = 0;
-	if (c->state == RWS_CONN_OPEN) {
+	if (c->state == RWS_SESSION_OPEN) {
 		size_t rl = strlen(why);
 		if (rl > CLOSE_REASON_MAX)
 			rl = CLOSE_REASON_MAX;
 		ev->reply_len = write_close(c, ev->reply, code, why, rl);
 	}
-	c->state = RWS_CONN_CLOSED;
-	rws_conn_free(c);
+	c->state = RWS_SESSION_CLOSED;
+	rws_session_free(c);
 }
 
-static void on_close_frame(struct rws_conn *c, const uint8_t *p, size_t len,
+static void on_close_frame(struct rws_session *c, const uint8_t *p, size_t len,
 			   struct rws_event *ev)
 {
 	unsigned code = RWS_CLOSE_NO_STATUS;
@@ -142,15 +142,15 @@ static void on_close_frame(struct rws_conn *c, const uint8_t *p, size_t len,
 	ev->code = (uint16_t)code;
 	ev->data = len >= 2 ? p + 2 : NULL;
 	ev->len = len >= 2 ? len - 2 : 0;
-	if (c->state == RWS_CONN_OPEN)
+	if (c->state == RWS_SESSION_OPEN)
 		ev->reply_len = write_close(c, ev->reply,
 					    code == RWS_CLOSE_NO_STATUS ? 0 : code, NULL, 0);
-	c->state = RWS_CONN_CLOSED;
+	c->state = RWS_SESSION_CLOSED;
 	/* the reason may live in abuf: it is freed on the next call */
 	c->flags |= CF_RELEASE;
 }
 
-static void on_control(struct rws_conn *c, const uint8_t *p, size_t len,
+static void on_control(struct rws_session *c, const uint8_t *p, size_t len,
 		       struct rws_event *ev)
 {
 	switch (c->fop) {
@@ -159,7 +159,7 @@ static void on_control(struct rws_conn *c, const uint8_t *p, size_t len,
 		return;
 	case RWS_OP_PING:
 		ev->type = RWS_EV_PING;
-		if (c->cfg->auto_pong && c->state == RWS_CONN_OPEN)
+		if (c->cfg->auto_pong && c->state == RWS_SESSION_OPEN)
 			ev->reply_len = write_control(c, ev->reply, RWS_OP_PONG, p, len);
 		break;
 	default:
@@ -170,7 +170,7 @@ static void on_control(struct rws_conn *c, const uint8_t *p, size_t len,
 	ev->len = len;
 }
 
-static void deliver_message(struct rws_conn *c, const uint8_t *p, uint64_t len,
+static void deliver_message(struct rws_session *c, const uint8_t *p, uint64_t len,
 			    struct rws_event *ev)
 {
 	int text = c->msg_op == RWS_OP_TEXT;
@@ -194,7 +194,7 @@ static void deliver_message(struct rws_conn *c, const uint8_t *p, uint64_t len,
 
 /* Checks a decoded header against the message in progress and the limits.
  * Returns 0 to go on, -1 after fail() filled ev. */
-static int start_frame(struct rws_conn *c, const struct rws_frame_hdr *h,
+static int start_frame(struct rws_session *c, const struct rws_frame_hdr *h,
 		       struct rws_event *ev)
 {
 	if (rws_opcode_is_control(h->opcode))
@@ -229,7 +229,7 @@ static int start_frame(struct rws_conn *c, const struct rws_frame_hdr *h,
 
 /* Makes room for `need` bytes in abuf, growing geometrically but never past
  * `bound` (the most this message can still need). Returns 0 or -ENOMEM. */
-static int reserve(struct rws_conn *c, uint64_t need, uint64_t bound)
+static int reserve(struct rws_session *c, uint64_t need, uint64_t bound)
 {
 	if (need <= c->acap)
 		return 0;
@@ -249,7 +249,7 @@ static int reserve(struct rws_conn *c, uint64_t need, uint64_t bound)
 }
 
 /* Validates received text as it arrives: fail fast. */
-static int check_text(struct rws_conn *c, const uint8_t *p, size_t n, struct rws_event *ev)
+static int check_text(struct rws_session *c, const uint8_t *p, size_t n, struct rws_event *ev)
 {
 	if (c->msg_op != RWS_OP_TEXT || (c->flags & CF_COMPRESSED) ||
 	    rws_opcode_is_control(c->fop))
@@ -262,7 +262,7 @@ static int check_text(struct rws_conn *c, const uint8_t *p, size_t n, struct rws
 
 /* A frame's payload is complete at p[0..len). Returns 1 if it produced an
  * event. */
-static int end_frame(struct rws_conn *c, const uint8_t *p, uint64_t len,
+static int end_frame(struct rws_session *c, const uint8_t *p, uint64_t len,
 		     struct rws_event *ev)
 {
 	c->flags &= (uint8_t)~CF_IN_FRAME;
@@ -278,7 +278,7 @@ static int end_frame(struct rws_conn *c, const uint8_t *p, uint64_t len,
 
 /* Handles a frame whose whole payload p[0..len) is in the caller's buffer
  * and that needs no assembly. Returns 1 if it produced an event. */
-static int whole_frame(struct rws_conn *c, uint8_t *p, uint64_t len, struct rws_event *ev)
+static int whole_frame(struct rws_session *c, uint8_t *p, uint64_t len, struct rws_event *ev)
 {
 	rws_mask(p, (size_t)len, c->key, 0);
 	if (check_text(c, p, (size_t)len, ev) < 0)
@@ -289,7 +289,7 @@ static int whole_frame(struct rws_conn *c, uint8_t *p, uint64_t len, struct rws_
 /* Consumes up to avail payload bytes of the current frame, unmasking them
  * into the assembly buffer. Returns the bytes consumed, and 1 in *evd if an
  * event was produced. */
-static size_t frame_bytes(struct rws_conn *c, const uint8_t *p, size_t avail,
+static size_t frame_bytes(struct rws_session *c, const uint8_t *p, size_t avail,
 			  struct rws_event *ev, int *evd)
 {
 	size_t n = avail < c->remaining ? avail : (size_t)c->remaining;
@@ -328,7 +328,7 @@ static size_t frame_bytes(struct rws_conn *c, const uint8_t *p, size_t avail,
 /* Reads a frame header from buf[0..len) (after any bytes kept in hbuf).
  * Returns the bytes consumed from buf; *h is valid when hdr_len > 0. On a
  * rule broken, fills ev through fail() and returns len. */
-static size_t read_header(struct rws_conn *c, const uint8_t *buf, size_t len,
+static size_t read_header(struct rws_session *c, const uint8_t *buf, size_t len,
 			  struct rws_frame_hdr *h, struct rws_event *ev)
 {
 	enum rws_role role = (enum rws_role)c->cfg->role;
@@ -359,7 +359,7 @@ static size_t read_header(struct rws_conn *c, const uint8_t *buf, size_t len,
 	return used;
 }
 
-size_t rws_conn_recv(struct rws_conn *c, uint8_t *buf, size_t len, uint64_t now_ms,
+size_t rws_session_recv(struct rws_session *c, uint8_t *buf, size_t len, uint64_t now_ms,
 		     struct rws_event *ev)
 {
 	size_t pos = 0;
@@ -369,9 +369,9 @@ size_t rws_conn_recv(struct rws_conn *c, uint8_t *buf, size_t len, uint64_t now_
 	if (c->flags & CF_RELEASE) {
 		c->flags &= (uint8_t)~CF_RELEASE;
 		if (!c->msg_op)
-			rws_conn_free(c);
+			rws_session_free(c);
 	}
-	if (c->state == RWS_CONN_CLOSED)
+	if (c->state == RWS_SESSION_CLOSED)
 		return len;
 
 	while (pos < len) {
@@ -421,27 +421,27 @@ size_t rws_conn_recv(struct rws_conn *c, uint8_t *buf, size_t len, uint64_t now_
 	return pos;
 }
 
-int rws_conn_tick(struct rws_conn *c, uint64_t now_ms, struct rws_event *ev)
+int rws_session_tick(struct rws_session *c, uint64_t now_ms, struct rws_event *ev)
 {
-	if (c->state != RWS_CONN_CLOSE_SENT || now_ms < c->deadline)
+	if (c->state != RWS_SESSION_CLOSE_SENT || now_ms < c->deadline)
 		return 0;
 	memset(ev, 0, offsetof(struct rws_event, reply));
 	ev->type = RWS_EV_CLOSE;
 	ev->close_flags = RWS_CLOSE_F_TIMEOUT;
 	ev->code = RWS_CLOSE_ABNORMAL;
 	ev->error = "the peer did not answer the close frame in time";
-	c->state = RWS_CONN_CLOSED;
-	rws_conn_free(c);
+	c->state = RWS_SESSION_CLOSED;
+	rws_session_free(c);
 	return 1;
 }
 
 /* --- sending ------------------------------------------------------------- */
 
-int rws_conn_data_header(struct rws_conn *c, uint8_t out[RWS_FRAME_HDR_MAX],
+int rws_session_data_header(struct rws_session *c, uint8_t out[RWS_FRAME_HDR_MAX],
 			 unsigned opcode, int fin, int compressed, uint64_t len,
 			 uint8_t key_out[4])
 {
-	if (c->state != RWS_CONN_OPEN)
+	if (c->state != RWS_SESSION_OPEN)
 		return -EPIPE;
 	if (opcode != RWS_OP_TEXT && opcode != RWS_OP_BINARY)
 		return -EINVAL;
@@ -462,14 +462,14 @@ int rws_conn_data_header(struct rws_conn *c, uint8_t out[RWS_FRAME_HDR_MAX],
 	return (int)rws_frame_encode(out, (unsigned)!!fin, rsv, wire_op, len, key);
 }
 
-long rws_conn_encode(struct rws_conn *c, uint8_t *out, size_t cap, unsigned opcode,
+long rws_session_encode(struct rws_session *c, uint8_t *out, size_t cap, unsigned opcode,
 		     int fin, int compressed, const void *payload, size_t len)
 {
 	int masked = c->cfg->role == RWS_ROLE_CLIENT;
 	if (cap < rws_frame_hdr_len(len, masked) + len)
 		return -ENOSPC;
 	uint8_t key[4];
-	int n = rws_conn_data_header(c, out, opcode, fin, compressed, len, key);
+	int n = rws_session_data_header(c, out, opcode, fin, compressed, len, key);
 	if (n < 0)
 		return n;
 	if (masked && len)
@@ -479,27 +479,27 @@ long rws_conn_encode(struct rws_conn *c, uint8_t *out, size_t cap, unsigned opco
 	return (long)(n + len);
 }
 
-int rws_conn_control(struct rws_conn *c, uint8_t out[RWS_FRAME_HDR_MAX + RWS_CONTROL_MAX],
+int rws_session_control(struct rws_session *c, uint8_t out[RWS_FRAME_HDR_MAX + RWS_CONTROL_MAX],
 		     unsigned opcode, const void *payload, size_t len)
 {
-	if (c->state != RWS_CONN_OPEN)
+	if (c->state != RWS_SESSION_OPEN)
 		return -EPIPE;
 	if ((opcode != RWS_OP_PING && opcode != RWS_OP_PONG) || len > RWS_CONTROL_MAX)
 		return -EINVAL;
 	return (int)write_control(c, out, opcode, payload, len);
 }
 
-int rws_conn_close(struct rws_conn *c, uint8_t out[RWS_FRAME_HDR_MAX + RWS_CONTROL_MAX],
+int rws_session_close(struct rws_session *c, uint8_t out[RWS_FRAME_HDR_MAX + RWS_CONTROL_MAX],
 		   unsigned code, const void *reason, size_t reason_len, uint64_t now_ms)
 {
-	if (c->state != RWS_CONN_OPEN)
+	if (c->state != RWS_SESSION_OPEN)
 		return -EPIPE;
 	if (code == 0 ? reason_len != 0 : !rws_close_code_valid(code))
 		return -EINVAL;
 	if (reason_len > CLOSE_REASON_MAX || rws_utf8_valid(reason, reason_len) != 0)
 		return -EINVAL;
 	size_t n = write_close(c, out, code, reason, reason_len);
-	c->state = RWS_CONN_CLOSE_SENT;
+	c->state = RWS_SESSION_CLOSE_SENT;
 	c->deadline = now_ms + c->cfg->close_timeout_ms;
 	return (int)n;
 }
