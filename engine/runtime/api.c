@@ -1,0 +1,229 @@
+/*
+ * api: the connection calls of include/ringws.h.
+ *
+ * On the connection's own reactor thread a call acts at once; from any other
+ * thread it copies its arguments into a job and posts it to the owner's
+ * inbox, where the connection's generation tells whether it is still the
+ * same connection. A broadcast builds its frame once (server frames are
+ * unmasked, so every recipient gets the same bytes) and posts one job per
+ * reactor, each queueing the shared buffer to its own connections.
+ */
+#include "runtime/runtime.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int on_owner(const struct rws_conn *c)
+{
+	return rws_reactor_current() == c->r;
+}
+
+static int post(struct rws_conn *c, int kind, unsigned flags, const void *data, size_t len,
+		int with_data)
+{
+	struct job *j = calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	if (with_data) {
+		j->b = rws_sbuf_new(len + 1);
+		if (!j->b) {
+			free(j);
+			return -ENOMEM;
+		}
+		if (len)
+			memcpy(j->b->data, data, len);
+		j->b->data[len] = 0;
+		j->b->len = len;
+	}
+	j->kind = (uint8_t)kind;
+	j->c = c;
+	j->gen = c->gen;
+	j->flags = flags;
+	rws_reactor_post(c->r, j);
+	return 0;
+}
+
+int rws_conn_send(struct rws_conn *c, const void *data, size_t len, unsigned flags)
+{
+	if (on_owner(c))
+		return rws_conn_send_local(c, data, len, flags);
+	if (flags & ~(RWS_SEND_BINARY | RWS_SEND_MORE))
+		return -EINVAL;
+	return post(c, JOB_SEND, flags, data, len, 1);
+}
+
+int rws_conn_ping(struct rws_conn *c, const void *data, size_t len)
+{
+	if (len > RWS_CONTROL_MAX)
+		return -EINVAL;
+	if (on_owner(c))
+		return rws_conn_control_local(c, RWS_OP_PING, data, len);
+	return post(c, JOB_PING, 0, data, len, 1);
+}
+
+int rws_conn_pong(struct rws_conn *c, const void *data, size_t len)
+{
+	if (len > RWS_CONTROL_MAX)
+		return -EINVAL;
+	if (on_owner(c))
+		return rws_conn_control_local(c, RWS_OP_PONG, data, len);
+	return post(c, JOB_PONG, 0, data, len, 1);
+}
+
+int rws_conn_close(struct rws_conn *c, int code, const char *reason)
+{
+	if (on_owner(c))
+		return rws_conn_close_local(c, code, reason);
+	if (code != 0 && !rws_close_code_valid((unsigned)code))
+		return -EINVAL;
+	return post(c, JOB_CLOSE, (unsigned)code, reason, reason ? strlen(reason) : 0, reason != NULL);
+}
+
+void rws_conn_terminate(struct rws_conn *c)
+{
+	if (on_owner(c))
+		rws_conn_teardown(c, RWS_CLOSE_ABNORMAL, NULL, 0);
+}
+
+size_t rws_conn_buffered(const struct rws_conn *c)
+{
+	return c->qbytes;
+}
+
+void rws_conn_pause(struct rws_conn *c)
+{
+	if (!on_owner(c) || (c->flags & CF_PAUSED))
+		return;
+	c->flags |= CF_PAUSED;
+	if (c->flags & CF_RECV_ARMED) {
+		struct io_uring_sqe *sqe = rws_reactor_sqe(c->r);
+		io_uring_prep_cancel64(sqe, UD(c, UD_RECV), 0);
+		io_uring_sqe_set_data64(sqe, UD(c, UD_CANCEL));
+		c->flags |= CF_CANCELING;
+		c->inflight++;
+	}
+}
+
+void rws_conn_resume(struct rws_conn *c)
+{
+	if (!on_owner(c) || !(c->flags & CF_PAUSED))
+		return;
+	c->flags &= (uint16_t)~CF_PAUSED;
+	rws_conn_arm_recv(c);
+}
+
+void *rws_conn_user(const struct rws_conn *c)
+{
+	return c->user;
+}
+
+void rws_conn_set_user(struct rws_conn *c, void *user)
+{
+	c->user = user;
+}
+
+const struct sockaddr *rws_conn_remote(const struct rws_conn *c, socklen_t *len)
+{
+	if (len)
+		*len = c->peer_len;
+	return &c->peer.sa;
+}
+
+/* meta is "path\0protocol\0client-ip\0" */
+static const char *meta_field(const struct rws_conn *c, int i)
+{
+	const char *p = c->meta;
+	if (!p)
+		return "";
+	while (i-- > 0)
+		p += strlen(p) + 1;
+	return p;
+}
+
+const char *rws_conn_path(const struct rws_conn *c)
+{
+	return meta_field(c, 0);
+}
+
+const char *rws_conn_protocol(const struct rws_conn *c)
+{
+	return meta_field(c, 1);
+}
+
+const char *rws_conn_client_ip(const struct rws_conn *c)
+{
+	return meta_field(c, 2);
+}
+
+struct rws_server *rws_conn_server(const struct rws_conn *c)
+{
+	return c->r->srv;
+}
+
+int rws_broadcast(struct rws_server *s, const char *path, const void *data, size_t len,
+		  unsigned flags, const struct rws_conn *except)
+{
+	if (flags & ~RWS_SEND_BINARY)
+		return -EINVAL;
+	const struct route *rt = rws_server_find_route(s, path, strlen(path));
+	if (!rt)
+		return -ENOENT;
+	uint8_t hdr[RWS_FRAME_HDR_MAX];
+	size_t hl = rws_frame_encode(hdr, 1, 0, (flags & RWS_SEND_BINARY) ? RWS_OP_BINARY : RWS_OP_TEXT,
+				     len, NULL);
+	struct sbuf *b = rws_sbuf_new(hl + len);
+	if (!b)
+		return -ENOMEM;
+	memcpy(b->data, hdr, hl);
+	if (len)
+		memcpy(b->data + hl, data, len);
+	b->len = hl + len;
+	/* a shared buffer is never appended to: refs > 1 while queued */
+	for (int i = 0; i < s->nreactors; i++) {
+		struct job *j = calloc(1, sizeof(*j));
+		if (!j)
+			break;
+		j->kind = JOB_BROADCAST;
+		j->route = rt;
+		j->except = except;
+		atomic_fetch_add(&b->refs, 1);
+		j->b = b;
+		rws_reactor_post(&s->reactors[i], j);
+	}
+	rws_sbuf_put(b);
+	return 0;
+}
+
+int rws_foreach(struct rws_server *s, const char *path, void (*fn)(struct rws_conn *c, void *arg),
+		void *arg)
+{
+	const struct route *rt = rws_server_find_route(s, path, strlen(path));
+	if (!rt)
+		return -ENOENT;
+	for (int i = 0; i < s->nreactors; i++) {
+		struct job *j = calloc(1, sizeof(*j));
+		if (!j)
+			return -ENOMEM;
+		j->kind = JOB_FOREACH;
+		j->route = rt;
+		j->fn = fn;
+		j->arg = arg;
+		rws_reactor_post(&s->reactors[i], j);
+	}
+	return 0;
+}
+
+const char *rws_strerror(int err)
+{
+	switch (err) {
+	case 0: return "success";
+	case -EPIPE: return "the connection is closing";
+	case -ENOBUFS: return "the send queue is over its bound";
+	case -EINVAL: return "invalid argument";
+	case -ENOMEM: return "out of memory";
+	case -ENOENT: return "no such route";
+	case -EEXIST: return "the path is already routed";
+	default: return "error";
+	}
+}

@@ -1,0 +1,540 @@
+/*
+ * reactor: one thread, one io_uring, one SO_REUSEPORT listener, and the
+ * connections accepted on it.
+ *
+ * The loop submits what the last batch queued (sends collected on a flush
+ * list so that everything a connection queued in one batch leaves in one
+ * sendmsg), waits for completions with a timeout taken from the timer
+ * lists, handles the whole batch, and advances the CQ once. Accept and recv
+ * are multishot; recv takes buffers from a ring of provided buffers shared
+ * by the reactor's connections, recycled as soon as a completion has been
+ * handled, so an idle connection holds no receive buffer.
+ *
+ * The ring is set up with SINGLE_ISSUER|DEFER_TASKRUN where the kernel has
+ * them, else COOP_TASKRUN, else no flags (see ../shared URING notes). It is
+ * created on the reactor's own thread, which DEFER_TASKRUN requires.
+ * Other threads reach the reactor through its inbox: a mutex-protected job
+ * list and an eventfd the ring keeps a read on.
+ */
+#include "runtime/runtime.h"
+
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RING_ENTRIES 1024
+#define BUF_COUNT 1024		/* provided buffers per reactor (power of two) */
+#define BUF_SIZE (16 * 1024)
+#define BGID 1
+
+static _Thread_local struct reactor *current;
+
+struct reactor *rws_reactor_current(void)
+{
+	return current;
+}
+
+uint64_t rws_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* --- timers: one list per duration, appended in deadline order ---------- */
+
+void rws_tlist_add(struct tlist *t, struct rws_conn *c, uint64_t now)
+{
+	c->deadline = now + t->ms;
+	c->tnext = NULL;
+	c->tprev = t->tail;
+	if (t->tail)
+		t->tail->tnext = c;
+	else
+		t->head = c;
+	t->tail = c;
+}
+
+void rws_tlist_del(struct tlist *t, struct rws_conn *c)
+{
+	if (c->tprev)
+		c->tprev->tnext = c->tnext;
+	else if (t->head == c)
+		t->head = c->tnext;
+	else
+		return;	/* not on this list */
+	if (c->tnext)
+		c->tnext->tprev = c->tprev;
+	else
+		t->tail = c->tprev;
+	c->tprev = c->tnext = NULL;
+}
+
+static uint64_t next_deadline(struct reactor *r)
+{
+	uint64_t d = UINT64_MAX;
+	struct tlist *ls[] = { &r->hs_timers, &r->linger_timers, &r->close_timers };
+	for (size_t i = 0; i < 3; i++)
+		if (ls[i]->head && ls[i]->head->deadline < d)
+			d = ls[i]->head->deadline;
+	return d;
+}
+
+static void run_timers(struct reactor *r)
+{
+	struct rws_conn *c;
+	while ((c = r->hs_timers.head) && c->deadline <= r->now)
+		rws_conn_handshake_expired(c);
+	while ((c = r->close_timers.head) && c->deadline <= r->now)
+		rws_conn_close_expired(c);
+	while ((c = r->linger_timers.head) && c->deadline <= r->now)
+		rws_conn_linger_expired(c);
+}
+
+/* --- set-up --------------------------------------------------------------- */
+
+static int ring_setup(struct reactor *r)
+{
+	struct io_uring_params p;
+	static const unsigned tries[] = {
+		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL |
+			IORING_SETUP_CQSIZE,
+		IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SUBMIT_ALL |
+			IORING_SETUP_CQSIZE,
+		IORING_SETUP_CQSIZE,
+		0,
+	};
+	int rc = -EINVAL;
+	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+		memset(&p, 0, sizeof(p));
+		p.flags = tries[i];
+		p.cq_entries = RING_ENTRIES * 8;
+		rc = io_uring_queue_init_params(RING_ENTRIES, &r->ring, &p);
+		if (rc == 0)
+			break;
+		if (rc != -EINVAL)
+			break;
+	}
+	if (rc < 0) {
+		snprintf(r->errbuf, sizeof(r->errbuf),
+			 "io_uring is unavailable (io_uring_setup: %s); check kernel.io_uring_disabled "
+			 "and the container's seccomp profile",
+			 strerror(-rc));
+		return rc;
+	}
+	r->ring_ok = 1;
+	if (!(p.features & IORING_FEAT_NODROP) || !(p.features & IORING_FEAT_FAST_POLL)) {
+		snprintf(r->errbuf, sizeof(r->errbuf), "io_uring on this kernel is too old (need 6.0+)");
+		return -ENOTSUP;
+	}
+	struct io_uring_probe *probe = io_uring_get_probe_ring(&r->ring);
+	if (!probe || !io_uring_opcode_supported(probe, IORING_OP_SENDMSG) ||
+	    !io_uring_opcode_supported(probe, IORING_OP_ACCEPT) ||
+	    !io_uring_opcode_supported(probe, IORING_OP_RECV)) {
+		if (probe)
+			io_uring_free_probe(probe);
+		snprintf(r->errbuf, sizeof(r->errbuf), "io_uring lacks accept/recv/sendmsg");
+		return -ENOTSUP;
+	}
+	io_uring_free_probe(probe);
+	io_uring_register_ring_fd(&r->ring);
+	return 0;
+}
+
+/* The provided-buffer ring. liburing 2.3 has no io_uring_setup_buf_ring():
+ * map the ring ourselves and register it. */
+static int bufring_setup(struct reactor *r)
+{
+	r->nbufs = BUF_COUNT;
+	r->buf_size = BUF_SIZE;
+	size_t rsz = r->nbufs * sizeof(struct io_uring_buf);
+	void *ring = mmap(NULL, rsz, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+	if (ring == MAP_FAILED)
+		return -errno;
+	struct io_uring_buf_reg reg;
+	memset(&reg, 0, sizeof(reg));
+	reg.ring_addr = (uint64_t)(uintptr_t)ring;
+	reg.ring_entries = r->nbufs;
+	reg.bgid = BGID;
+	int rc = io_uring_register_buf_ring(&r->ring, &reg, 0);
+	if (rc < 0) {
+		munmap(ring, rsz);
+		snprintf(r->errbuf, sizeof(r->errbuf),
+			 "io_uring provided buffer rings unavailable (%s)", strerror(-rc));
+		return rc;
+	}
+	r->br = ring;
+	io_uring_buf_ring_init(r->br);
+	r->bufs = mmap(NULL, (size_t)r->nbufs * r->buf_size, PROT_READ | PROT_WRITE,
+		       MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+	if (r->bufs == MAP_FAILED) {
+		r->bufs = NULL;
+		return -ENOMEM;
+	}
+	r->br_mask = io_uring_buf_ring_mask(r->nbufs);
+	for (unsigned i = 0; i < r->nbufs; i++)
+		io_uring_buf_ring_add(r->br, r->bufs + (size_t)i * r->buf_size, r->buf_size,
+				      (unsigned short)i, r->br_mask, (int)i);
+	io_uring_buf_ring_advance(r->br, (int)r->nbufs);
+	return 0;
+}
+
+/* Hands buffer bid back to the kernel; published in one advance per batch. */
+void rws_reactor_recycle(struct reactor *r, unsigned bid)
+{
+	io_uring_buf_ring_add(r->br, r->bufs + (size_t)bid * r->buf_size, r->buf_size,
+			      (unsigned short)bid, r->br_mask, (int)r->br_pending);
+	r->br_pending++;
+}
+
+static int listen_setup(struct reactor *r)
+{
+	struct rws_server *s = r->srv;
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} a;
+	memset(&a, 0, sizeof(a));
+	socklen_t alen;
+	const char *host = s->o.host ? s->o.host : "127.0.0.1";
+	/* after the first reactor bound an ephemeral port, the others share it */
+	uint16_t port = s->port ? s->port : s->o.port;
+	if (inet_pton(AF_INET, host, &a.in.sin_addr) == 1) {
+		a.in.sin_family = AF_INET;
+		a.in.sin_port = htons(port);
+		alen = sizeof(a.in);
+	} else if (inet_pton(AF_INET6, host, &a.in6.sin6_addr) == 1) {
+		a.in6.sin6_family = AF_INET6;
+		a.in6.sin6_port = htons(port);
+		alen = sizeof(a.in6);
+	} else {
+		snprintf(r->errbuf, sizeof(r->errbuf), "listen address '%s' is not an IP address", host);
+		return -EINVAL;
+	}
+	int fd = socket(a.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	/* inherited by accepted sockets */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (bind(fd, &a.sa, alen) < 0 || listen(fd, 4096) < 0) {
+		int e = errno;
+		snprintf(r->errbuf, sizeof(r->errbuf), "cannot listen on %s:%u: %s", host, port,
+			 strerror(e));
+		close(fd);
+		return -e;
+	}
+	if (!s->port) {
+		socklen_t l = sizeof(a);
+		getsockname(fd, &a.sa, &l);
+		s->port = ntohs(a.sa.sa_family == AF_INET ? a.in.sin_port : a.in6.sin6_port);
+	}
+	r->listen_fd = fd;
+	return 0;
+}
+
+struct io_uring_sqe *rws_reactor_sqe(struct reactor *r)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+	while (!sqe) {
+		/* the SQ is full: hand it to the kernel and take a new one */
+		int rc = io_uring_submit(&r->ring);
+		if (rc < 0 && rc != -EBUSY && rc != -EINTR) {
+			fprintf(stderr, "ringws: io_uring_submit: %s\n", strerror(-rc));
+			abort();
+		}
+		sqe = io_uring_get_sqe(&r->ring);
+	}
+	return sqe;
+}
+
+static void arm_accept(struct reactor *r)
+{
+	if (r->stopping || r->listen_fd < 0)
+		return;
+	struct io_uring_sqe *sqe = rws_reactor_sqe(r);
+	io_uring_prep_multishot_accept(sqe, r->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	io_uring_sqe_set_data64(sqe, UD(r, UD_ACCEPT));
+	r->accept_armed = 1;
+}
+
+static void arm_eventfd(struct reactor *r)
+{
+	struct io_uring_sqe *sqe = rws_reactor_sqe(r);
+	io_uring_prep_read(sqe, r->efd, &r->efd_val, sizeof(r->efd_val), 0);
+	io_uring_sqe_set_data64(sqe, UD(r, UD_EVENTFD));
+}
+
+/* --- the inbox ------------------------------------------------------------ */
+
+void rws_reactor_post(struct reactor *r, struct job *j)
+{
+	j->next = NULL;
+	pthread_mutex_lock(&r->inbox_lock);
+	int was_empty = r->inbox_head == NULL;
+	if (r->inbox_tail)
+		r->inbox_tail->next = j;
+	else
+		r->inbox_head = j;
+	r->inbox_tail = j;
+	pthread_mutex_unlock(&r->inbox_lock);
+	if (was_empty) {
+		uint64_t one = 1;
+		ssize_t n = write(r->efd, &one, sizeof(one));
+		(void)n;	/* an eventfd write only fails on overflow, which a pending wake-up covers */
+	}
+}
+
+static int live(const struct job *j)
+{
+	return j->c->gen == j->gen && j->c->phase == PH_OPEN;
+}
+
+static void stop_reactor(struct reactor *r);
+
+static void run_job(struct reactor *r, struct job *j)
+{
+	switch (j->kind) {
+	case JOB_SEND:
+		if (live(j))
+			rws_conn_send_local(j->c, j->b->data, j->b->len, j->flags);
+		break;
+	case JOB_PING:
+	case JOB_PONG:
+		if (live(j))
+			rws_conn_control_local(j->c, j->kind == JOB_PING ? RWS_OP_PING : RWS_OP_PONG,
+					       j->b->data, j->b->len);
+		break;
+	case JOB_CLOSE:
+		if (live(j))
+			rws_conn_close_local(j->c, (int)j->flags, j->b ? (const char *)j->b->data : NULL);
+		break;
+	case JOB_BROADCAST: {
+		int ri = rws_server_route_index(r->srv, j->route);
+		for (struct rws_conn *c = r->open_by_route[ri]; c; c = c->rnext)
+			if (c != j->except && rws_session_state(&c->s) == RWS_SESSION_OPEN) {
+				atomic_fetch_add(&j->b->refs, 1);
+				rws_conn_queue(c, j->b);
+			}
+		break;
+	}
+	case JOB_FOREACH: {
+		int ri = rws_server_route_index(r->srv, j->route);
+		struct rws_conn *c = r->open_by_route[ri];
+		while (c) {
+			struct rws_conn *next = c->rnext;	/* fn may close c */
+			j->fn(c, j->arg);
+			c = next;
+		}
+		break;
+	}
+	case JOB_STOP:
+		stop_reactor(r);
+		break;
+	}
+	if (j->b)
+		rws_sbuf_put(j->b);
+	free(j);
+}
+
+static void drain_inbox(struct reactor *r)
+{
+	pthread_mutex_lock(&r->inbox_lock);
+	struct job *j = r->inbox_head;
+	r->inbox_head = r->inbox_tail = NULL;
+	pthread_mutex_unlock(&r->inbox_lock);
+	while (j) {
+		struct job *next = j->next;
+		run_job(r, j);
+		j = next;
+	}
+}
+
+/* --- stopping ------------------------------------------------------------- */
+
+static void stop_reactor(struct reactor *r)
+{
+	if (r->stopping)
+		return;
+	r->stopping = 1;
+	if (r->listen_fd >= 0) {
+		/* closing the listener ends the multishot accept */
+		shutdown(r->listen_fd, SHUT_RDWR);
+		close(r->listen_fd);
+		r->listen_fd = -1;
+	}
+	/* going away: every open connection gets 1001, handshakes are dropped */
+	for (int ri = 0; ri < r->srv->nroutes; ri++) {
+		struct rws_conn *c = r->open_by_route[ri];
+		while (c) {
+			struct rws_conn *next = c->rnext;
+			rws_conn_close_local(c, RWS_CLOSE_GOING_AWAY, "server shutting down");
+			c = next;
+		}
+	}
+	while (r->hs_timers.head)
+		rws_conn_teardown(r->hs_timers.head, RWS_CLOSE_ABNORMAL, NULL, 0);
+}
+
+/* --- completions ---------------------------------------------------------- */
+
+static void on_accept(struct reactor *r, struct io_uring_cqe *cqe)
+{
+	if (!(cqe->flags & IORING_CQE_F_MORE))
+		r->accept_armed = 0;
+	if (cqe->res < 0) {
+		if (cqe->res != -ECANCELED && cqe->res != -EBADF && !r->stopping)
+			fprintf(stderr, "ringws: accept: %s\n", strerror(-cqe->res));
+		return;
+	}
+	if (r->stopping) {
+		close(cqe->res);
+		return;
+	}
+	r->n_accepted++;
+	rws_conn_new(r, cqe->res);
+}
+
+static void handle_cqe(struct reactor *r, struct io_uring_cqe *cqe)
+{
+	uint64_t ud = io_uring_cqe_get_data64(cqe);
+	void *p = UD_PTR(ud);
+	switch (UD_TAG(ud)) {
+	case UD_ACCEPT:
+		on_accept(r, cqe);
+		break;
+	case UD_EVENTFD:
+		drain_inbox(r);
+		if (cqe->res >= 0 || cqe->res == -EINTR || cqe->res == -EAGAIN)
+			arm_eventfd(r);
+		break;
+	case UD_RECV:
+		rws_conn_on_recv(p, cqe);
+		break;
+	case UD_SEND:
+		rws_conn_on_send(p, cqe->res);
+		break;
+	case UD_CANCEL:
+		rws_conn_on_cancel(p);
+		break;
+	default:
+		break;
+	}
+}
+
+static void loop(struct reactor *r)
+{
+	for (;;) {
+		r->now = rws_now_ms();
+		/* sends queued by the last batch: one sendmsg per connection */
+		while (r->flush_head) {
+			struct rws_conn *c = r->flush_head;
+			r->flush_head = c->fnext;
+			c->fnext = NULL;
+			c->flags &= (uint16_t)~CF_FLUSH_LISTED;
+			rws_conn_flush(c);
+		}
+		while (r->rearm_head) {
+			struct rws_conn *c = r->rearm_head;
+			r->rearm_head = c->fnext;
+			c->fnext = NULL;
+			c->flags &= (uint16_t)~CF_REARM;
+			rws_conn_arm_recv(c);
+		}
+		if (r->br_pending) {
+			io_uring_buf_ring_advance(r->br, (int)r->br_pending);
+			r->br_pending = 0;
+		}
+		if (!r->accept_armed && !r->stopping)
+			arm_accept(r);
+		if (r->stopping && r->nconns == 0)
+			break;
+
+		struct __kernel_timespec ts, *tsp = NULL;
+		uint64_t d = next_deadline(r);
+		if (r->stopping && d == UINT64_MAX)
+			d = r->now + 100;	/* keep checking for the end */
+		if (d != UINT64_MAX) {
+			uint64_t wait = d > r->now ? d - r->now : 0;
+			ts.tv_sec = (long long)(wait / 1000);
+			ts.tv_nsec = (long long)(wait % 1000) * 1000000;
+			tsp = &ts;
+		}
+		struct io_uring_cqe *cqe;
+		int rc = io_uring_submit_and_wait_timeout(&r->ring, &cqe, 1, tsp, NULL);
+		if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY) {
+			fprintf(stderr, "ringws: io_uring wait: %s\n", strerror(-rc));
+			break;
+		}
+		r->now = rws_now_ms();
+		unsigned head, n = 0;
+		io_uring_for_each_cqe(&r->ring, head, cqe) {
+			handle_cqe(r, cqe);
+			n++;
+		}
+		io_uring_cq_advance(&r->ring, n);
+		run_timers(r);
+	}
+}
+
+static void teardown_reactor(struct reactor *r)
+{
+	if (r->listen_fd >= 0)
+		close(r->listen_fd);
+	r->listen_fd = -1;
+	if (r->ring_ok)
+		io_uring_queue_exit(&r->ring);
+	r->ring_ok = 0;
+	if (r->br)
+		munmap(r->br, r->nbufs * sizeof(struct io_uring_buf));
+	if (r->bufs)
+		munmap(r->bufs, (size_t)r->nbufs * r->buf_size);
+	r->br = NULL;
+	r->bufs = NULL;
+}
+
+void *rws_reactor_main(void *arg)
+{
+	struct reactor *r = arg;
+	struct rws_server *s = r->srv;
+	current = r;
+
+	int rc = ring_setup(r);
+	if (rc == 0)
+		rc = bufring_setup(r);
+	if (rc == 0) {
+		pthread_mutex_lock(&s->start_lock);
+		rc = listen_setup(r);	/* serialised: the first one picks the port */
+		pthread_mutex_unlock(&s->start_lock);
+	}
+	if (rc == 0) {
+		r->efd = eventfd(0, EFD_CLOEXEC);
+		if (r->efd < 0)
+			rc = -errno;
+	}
+	pthread_mutex_lock(&s->start_lock);
+	r->start_err = rc;
+	s->nready++;
+	pthread_cond_broadcast(&s->start_cond);
+	pthread_mutex_unlock(&s->start_lock);
+	if (rc < 0) {
+		teardown_reactor(r);
+		return NULL;
+	}
+	arm_eventfd(r);
+	arm_accept(r);
+	loop(r);
+	teardown_reactor(r);
+	return NULL;
+}

@@ -1,0 +1,231 @@
+/*
+ * runtime: the types the runtime's files share — the server, its routes,
+ * the reactors and their connections — and the functions they call on each
+ * other. Nothing here is public: include/ringws.h declares the handles
+ * opaque.
+ *
+ * Ownership: a connection belongs to one reactor for its whole life, and
+ * only that reactor's thread touches it; other threads post jobs to the
+ * reactor's inbox (reactor.c). Connection objects come from a per-reactor
+ * pool and are never returned to the allocator while the server lives, so a
+ * job naming a connection that has gone meanwhile finds a stale generation,
+ * not freed memory.
+ */
+#ifndef RWS_RUNTIME_H
+#define RWS_RUNTIME_H
+
+#include <liburing.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "ringws.h"
+#include "protocol/handshake.h"
+#include "protocol/session.h"
+
+struct reactor;
+
+/* A send buffer: refcounted so a broadcast frame is shared by every
+ * connection it goes to. Owned by the queues that reference it; freed at
+ * refs 0. Bytes past len up to cap may be appended while refs == 1. */
+struct sbuf {
+	atomic_uint refs;
+	size_t len, cap;
+	uint8_t data[];
+};
+
+/* One entry of a connection's ordered send queue. */
+struct qent {
+	struct qent *next;
+	struct sbuf *b;
+	size_t off;		/* bytes of b already sent */
+};
+
+struct route {
+	char *path;		/* "*" matches any path */
+	struct rws_handler h;
+	struct route *next;
+};
+
+enum conn_phase {
+	PH_HANDSHAKE = 0,	/* reading the upgrade request */
+	PH_OPEN,		/* WebSocket frames */
+	PH_LINGER,		/* our last bytes are queued; then FIN, wait for EOF */
+	PH_DEAD,		/* torn down; waiting for operations in flight */
+	PH_FREE,		/* back in the reactor's pool */
+};
+
+/* Connection flags. */
+enum {
+	CF_RECV_ARMED = 1u << 0,	/* a multishot recv is in flight */
+	CF_SEND_BUSY = 1u << 1,		/* a sendmsg is in flight */
+	CF_FLUSH_LISTED = 1u << 2,	/* on the reactor's flush list */
+	CF_REARM = 1u << 3,		/* recv ended on -ENOBUFS: re-arm */
+	CF_PAUSED = 1u << 4,		/* reading paused by the handler */
+	CF_OPENED = 1u << 5,		/* on_open ran: on_close is owed */
+	CF_CLOSED_CB = 1u << 6,		/* on_close ran */
+	CF_OVER_BOUND = 1u << 7,	/* queue went past max_buffered: on_drain owed */
+	CF_WR_SHUT = 1u << 8,		/* FIN sent */
+	CF_CANCELING = 1u << 9,		/* a cancel of the recv is in flight */
+};
+
+struct rws_conn {
+	struct rws_session s;	/* the protocol state machine */
+	struct reactor *r;
+	const struct route *route;
+	int fd;
+	uint32_t gen;		/* bumped on reuse: jobs for an old life are dropped */
+	uint16_t flags;
+	uint8_t phase;
+	uint8_t inflight;	/* operations in flight on fd */
+	struct qent *qhead, *qtail;
+	size_t qbytes;		/* queued and not yet sent */
+	struct rws_conn *tprev, *tnext;	/* timer list (handshake or linger) */
+	uint64_t deadline;
+	struct rws_conn *rprev, *rnext;	/* the reactor's list of open connections of the route */
+	struct rws_conn *fnext;	/* flush list */
+	void *user;
+	char *hs;		/* handshake bytes gathered across reads */
+	uint32_t hs_len;
+	char *meta;		/* "path\0protocol\0client-ip\0" once open */
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} peer;
+	socklen_t peer_len;
+	struct sendmem *sm;	/* msghdr+iovec of the sendmsg in flight */
+};
+
+struct sendmem {
+	struct msghdr m;
+	struct iovec iov[64];
+};
+
+/* A timer list: connections in deadline order (one duration per list, so
+ * appending keeps the order). */
+struct tlist {
+	struct rws_conn *head, *tail;
+	uint32_t ms;
+};
+
+/* A job posted to a reactor from another thread. */
+enum job_kind { JOB_SEND, JOB_CLOSE, JOB_BROADCAST, JOB_FOREACH, JOB_STOP, JOB_PING, JOB_PONG };
+
+struct job {
+	struct job *next;
+	uint8_t kind;
+	struct rws_conn *c;	/* SEND/CLOSE/PING/PONG */
+	uint32_t gen;
+	unsigned flags;		/* SEND: RWS_SEND_*; CLOSE: code */
+	const struct route *route;	/* BROADCAST/FOREACH */
+	const struct rws_conn *except;
+	struct sbuf *b;		/* SEND/PING/PONG payload; BROADCAST: the frame */
+	void (*fn)(struct rws_conn *, void *);
+	void *arg;
+};
+
+struct reactor {
+	struct rws_server *srv;
+	int idx;
+	pthread_t thread;
+	struct io_uring ring;
+	int ring_ok;
+	int listen_fd;
+	int accept_armed;
+	/* provided buffers for recv */
+	struct io_uring_buf_ring *br;
+	uint8_t *bufs;
+	unsigned nbufs, buf_size, br_mask;
+	unsigned br_pending;	/* buffers added since the last advance */
+	/* inbox: other threads post jobs and write the eventfd */
+	pthread_mutex_t inbox_lock;
+	struct job *inbox_head, *inbox_tail;
+	int efd;
+	uint64_t efd_val;
+	/* connections */
+	struct rws_conn *free_conns;	/* pool, linked through fnext */
+	uint32_t nconns;		/* live connections (any phase) */
+	struct rws_conn **open_by_route;	/* per route index: list heads */
+	struct tlist hs_timers, linger_timers, close_timers;
+	struct rws_conn *flush_head;
+	struct rws_conn *rearm_head;
+	int stopping;
+	uint64_t now;
+	struct rws_hs_request req;	/* scratch for parsing an upgrade */
+	char errbuf[256];
+	int start_err;
+	/* counters */
+	uint64_t n_enobufs, n_accepted;
+};
+
+struct rws_server {
+	struct rws_server_options o;
+	struct rws_session_config scfg;
+	struct route *routes;
+	int nroutes;
+	int nreactors;
+	struct reactor *reactors;
+	atomic_uint nconns;		/* across reactors, for max_connections */
+	uint16_t port;
+	int started;
+	struct sockaddr_storage trusted[16];
+	int ntrusted;
+	pthread_mutex_t start_lock;
+	pthread_cond_t start_cond;
+	int nready;
+};
+
+/* user_data tags, in the low 3 bits of a connection pointer */
+enum ud_tag { UD_RECV = 1, UD_SEND = 2, UD_CANCEL = 3, UD_ACCEPT = 4, UD_EVENTFD = 5, UD_CLOSE = 6 };
+
+#define UD(p, tag) ((uint64_t)(uintptr_t)(p) | (tag))
+#define UD_PTR(ud) ((void *)(uintptr_t)((ud) & ~(uint64_t)7))
+#define UD_TAG(ud) ((unsigned)((ud) & 7))
+
+/* reactor.c */
+uint64_t rws_now_ms(void);
+void rws_reactor_post(struct reactor *r, struct job *j);
+void rws_reactor_recycle(struct reactor *r, unsigned bid);
+struct reactor *rws_reactor_current(void);
+void *rws_reactor_main(void *arg);
+struct io_uring_sqe *rws_reactor_sqe(struct reactor *r);
+void rws_tlist_add(struct tlist *t, struct rws_conn *c, uint64_t now);
+void rws_tlist_del(struct tlist *t, struct rws_conn *c);
+
+/* conn.c (runtime side of a connection) */
+struct rws_conn *rws_conn_new(struct reactor *r, int fd);
+void rws_conn_on_recv(struct rws_conn *c, struct io_uring_cqe *cqe);
+void rws_conn_on_send(struct rws_conn *c, int res);
+void rws_conn_on_cancel(struct rws_conn *c);
+void rws_conn_arm_recv(struct rws_conn *c);
+void rws_conn_flush(struct rws_conn *c);
+void rws_conn_queue(struct rws_conn *c, struct sbuf *b);
+int rws_conn_queue_copy(struct rws_conn *c, const void *data, size_t len);
+int rws_conn_send_local(struct rws_conn *c, const void *data, size_t len, unsigned flags);
+int rws_conn_control_local(struct rws_conn *c, unsigned op, const void *data, size_t len);
+int rws_conn_close_local(struct rws_conn *c, int code, const char *reason);
+void rws_conn_teardown(struct rws_conn *c, int code, const char *reason, size_t rlen);
+void rws_conn_linger_expired(struct rws_conn *c);
+void rws_conn_handshake_expired(struct rws_conn *c);
+void rws_conn_close_expired(struct rws_conn *c);
+void rws_conn_release(struct rws_conn *c);
+void rws_conn_open(struct rws_conn *c);
+void rws_conn_linger_now(struct rws_conn *c);
+
+struct sbuf *rws_sbuf_new(size_t cap);
+void rws_sbuf_put(struct sbuf *b);
+
+/* server.c */
+const struct route *rws_server_find_route(const struct rws_server *s, const char *path,
+					  size_t len);
+int rws_server_route_index(const struct rws_server *s, const struct route *rt);
+int rws_server_trusted(const struct rws_server *s, const struct sockaddr *sa);
+
+/* upgrade.c */
+void rws_upgrade_handle(struct rws_conn *c, const char *buf, size_t len, size_t *used);
+
+#endif

@@ -1,0 +1,315 @@
+/*
+ * server: options, routes, starting and stopping the reactors.
+ *
+ * rws_server_start() starts one reactor thread per core (or as asked); each
+ * sets up its own ring and listener and reports back, and the first failure
+ * (io_uring unavailable, address in use) stops the others and is returned
+ * with its one-line message. Routes are fixed before the start, so the
+ * reactors read them without locks.
+ */
+#include "runtime/runtime.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void rws_server_options_default(struct rws_server_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->struct_size = sizeof(*o);
+	o->host = "127.0.0.1";
+	o->port = 8080;
+	o->threads = 0;
+	o->max_payload = RWS_MAX_PAYLOAD_DEFAULT;
+	o->max_connections = 0;
+	o->handshake_timeout_ms = 10000;
+	o->close_timeout_ms = RWS_CLOSE_TIMEOUT_DEFAULT_MS;
+	o->max_buffered = 1024 * 1024;
+	o->backpressure = RWS_BP_CLOSE;
+	o->trusted_proxies = NULL;
+	o->auto_pong = 1;
+}
+
+static int parse_trusted(struct rws_server *s, const char *list, char *errbuf, size_t errlen)
+{
+	if (!list)
+		return 0;
+	const char *p = list;
+	while (*p) {
+		while (*p == ',' || *p == ' ')
+			p++;
+		if (!*p)
+			break;
+		char one[64];
+		size_t n = strcspn(p, ", ");
+		if (n >= sizeof(one) || s->ntrusted >= (int)(sizeof(s->trusted) / sizeof(s->trusted[0]))) {
+			snprintf(errbuf, errlen, "trusted proxy list too long");
+			return -EINVAL;
+		}
+		memcpy(one, p, n);
+		one[n] = 0;
+		struct sockaddr_storage *ss = &s->trusted[s->ntrusted];
+		memset(ss, 0, sizeof(*ss));
+		struct sockaddr_in *in = (struct sockaddr_in *)ss;
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+		if (inet_pton(AF_INET, one, &in->sin_addr) == 1) {
+			in->sin_family = AF_INET;
+		} else if (inet_pton(AF_INET6, one, &in6->sin6_addr) == 1) {
+			in6->sin6_family = AF_INET6;
+		} else {
+			snprintf(errbuf, errlen, "trusted proxy '%s' is not an IP address", one);
+			return -EINVAL;
+		}
+		s->ntrusted++;
+		p += n;
+	}
+	return 0;
+}
+
+int rws_server_trusted(const struct rws_server *s, const struct sockaddr *sa)
+{
+	for (int i = 0; i < s->ntrusted; i++) {
+		const struct sockaddr *t = (const struct sockaddr *)&s->trusted[i];
+		if (t->sa_family != sa->sa_family)
+			continue;
+		if (sa->sa_family == AF_INET &&
+		    ((const struct sockaddr_in *)t)->sin_addr.s_addr ==
+			    ((const struct sockaddr_in *)sa)->sin_addr.s_addr)
+			return 1;
+		if (sa->sa_family == AF_INET6 &&
+		    memcmp(&((const struct sockaddr_in6 *)t)->sin6_addr,
+			   &((const struct sockaddr_in6 *)sa)->sin6_addr, 16) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+struct rws_server *rws_server_create(const struct rws_server_options *o, int *err, char *errbuf,
+				     size_t errlen)
+{
+	char dummy[8];
+	if (!errbuf) {
+		errbuf = dummy;
+		errlen = sizeof(dummy);
+	}
+	struct rws_server *s = calloc(1, sizeof(*s));
+	if (!s) {
+		*err = -ENOMEM;
+		snprintf(errbuf, errlen, "out of memory");
+		return NULL;
+	}
+	rws_server_options_default(&s->o);
+	/* a caller built against an older, shorter struct keeps our defaults
+	 * for the fields it does not know */
+	size_t n = o->struct_size < sizeof(s->o) ? o->struct_size : sizeof(s->o);
+	memcpy(&s->o, o, n);
+	s->o.struct_size = sizeof(s->o);
+	if (!s->o.host)
+		s->o.host = "127.0.0.1";
+	if (s->o.threads <= 0) {
+		long nc = sysconf(_SC_NPROCESSORS_ONLN);
+		s->o.threads = nc > 0 ? (int)nc : 1;
+	}
+	if (s->o.threads > 256) {
+		*err = -EINVAL;
+		snprintf(errbuf, errlen, "too many threads (%d)", s->o.threads);
+		free(s);
+		return NULL;
+	}
+	rws_session_config_default(&s->scfg, RWS_ROLE_SERVER);
+	s->scfg.max_payload = s->o.max_payload;
+	s->scfg.close_timeout_ms = s->o.close_timeout_ms;
+	s->scfg.auto_pong = (uint8_t)(s->o.auto_pong != 0);
+	int rc = parse_trusted(s, s->o.trusted_proxies, errbuf, errlen);
+	if (rc < 0) {
+		*err = rc;
+		free(s);
+		return NULL;
+	}
+	pthread_mutex_init(&s->start_lock, NULL);
+	pthread_cond_init(&s->start_cond, NULL);
+	*err = 0;
+	return s;
+}
+
+int rws_server_route(struct rws_server *s, const char *path, const struct rws_handler *h)
+{
+	if (s->started || !path || !h || (path[0] != '/' && strcmp(path, "*") != 0))
+		return -EINVAL;
+	for (struct route *r = s->routes; r; r = r->next)
+		if (strcmp(r->path, path) == 0)
+			return -EEXIST;
+	struct route *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->path = strdup(path);
+	if (!r->path) {
+		free(r);
+		return -ENOMEM;
+	}
+	size_t n = h->struct_size && h->struct_size < sizeof(r->h) ? h->struct_size : sizeof(r->h);
+	memcpy(&r->h, h, n);
+	/* append: the order routes were given is the order they are tried */
+	struct route **tail = &s->routes;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = r;
+	s->nroutes++;
+	return 0;
+}
+
+const struct route *rws_server_find_route(const struct rws_server *s, const char *path, size_t len)
+{
+	const struct route *any = NULL;
+	for (const struct route *r = s->routes; r; r = r->next) {
+		if (r->path[0] == '*')
+			any = r;
+		else if (strlen(r->path) == len && memcmp(r->path, path, len) == 0)
+			return r;
+	}
+	return any;
+}
+
+int rws_server_route_index(const struct rws_server *s, const struct route *rt)
+{
+	int i = 0;
+	for (const struct route *r = s->routes; r; r = r->next, i++)
+		if (r == rt)
+			return i;
+	return -1;
+}
+
+static void join_all(struct rws_server *s, int n)
+{
+	for (int i = 0; i < n; i++)
+		pthread_join(s->reactors[i].thread, NULL);
+}
+
+int rws_server_start(struct rws_server *s, char *errbuf, size_t errlen)
+{
+	char dummy[8];
+	if (!errbuf) {
+		errbuf = dummy;
+		errlen = sizeof(dummy);
+	}
+	if (s->started)
+		return -EALREADY;
+	if (!s->routes) {
+		snprintf(errbuf, errlen, "no routes: nothing to serve");
+		return -EINVAL;
+	}
+	int n = s->o.threads;
+	s->reactors = calloc((size_t)n, sizeof(*s->reactors));
+	if (!s->reactors)
+		return -ENOMEM;
+	s->nreactors = n;
+	int started = 0, rc = 0;
+	for (int i = 0; i < n; i++) {
+		struct reactor *r = &s->reactors[i];
+		r->srv = s;
+		r->idx = i;
+		r->listen_fd = -1;
+		r->efd = -1;
+		pthread_mutex_init(&r->inbox_lock, NULL);
+		r->open_by_route = calloc((size_t)s->nroutes, sizeof(*r->open_by_route));
+		r->hs_timers.ms = s->o.handshake_timeout_ms;
+		r->close_timers.ms = s->o.close_timeout_ms;
+		r->linger_timers.ms = s->o.close_timeout_ms;
+		if (!r->open_by_route) {
+			rc = -ENOMEM;
+			break;
+		}
+		/* one reactor at a time: the first binds the port the others share */
+		rc = pthread_create(&r->thread, NULL, rws_reactor_main, r);
+		if (rc) {
+			rc = -rc;
+			snprintf(errbuf, errlen, "cannot start reactor thread: %s", strerror(-rc));
+			break;
+		}
+		started++;
+		pthread_mutex_lock(&s->start_lock);
+		while (s->nready < started)
+			pthread_cond_wait(&s->start_cond, &s->start_lock);
+		pthread_mutex_unlock(&s->start_lock);
+		if (r->start_err) {
+			rc = r->start_err;
+			snprintf(errbuf, errlen, "%s", r->errbuf[0] ? r->errbuf : strerror(-rc));
+			break;
+		}
+	}
+	if (rc) {
+		for (int i = 0; i < started; i++)
+			if (!s->reactors[i].start_err) {
+				struct job *j = calloc(1, sizeof(*j));
+				if (j) {
+					j->kind = JOB_STOP;
+					rws_reactor_post(&s->reactors[i], j);
+				}
+			}
+		join_all(s, started);
+		s->nreactors = 0;
+		return rc;
+	}
+	s->started = 1;
+	return 0;
+}
+
+uint16_t rws_server_port(const struct rws_server *s)
+{
+	return s->port;
+}
+
+void rws_server_shutdown(struct rws_server *s)
+{
+	if (!s->started)
+		return;
+	for (int i = 0; i < s->nreactors; i++) {
+		struct job *j = calloc(1, sizeof(*j));
+		if (!j)
+			continue;
+		j->kind = JOB_STOP;
+		rws_reactor_post(&s->reactors[i], j);
+	}
+	join_all(s, s->nreactors);
+	s->started = 0;
+}
+
+void rws_server_destroy(struct rws_server *s)
+{
+	if (!s)
+		return;
+	if (s->started)
+		rws_server_shutdown(s);
+	for (int i = 0; i < s->nreactors; i++) {
+		struct reactor *r = &s->reactors[i];
+		while (r->free_conns) {
+			struct rws_conn *c = r->free_conns;
+			r->free_conns = c->fnext;
+			free(c);
+		}
+		struct job *j = r->inbox_head;
+		while (j) {
+			struct job *next = j->next;
+			rws_sbuf_put(j->b);
+			free(j);
+			j = next;
+		}
+		if (r->efd >= 0)
+			close(r->efd);
+		free(r->open_by_route);
+		pthread_mutex_destroy(&r->inbox_lock);
+	}
+	free(s->reactors);
+	while (s->routes) {
+		struct route *r = s->routes;
+		s->routes = r->next;
+		free(r->path);
+		free(r);
+	}
+	pthread_mutex_destroy(&s->start_lock);
+	pthread_cond_destroy(&s->start_cond);
+	free(s);
+}

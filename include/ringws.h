@@ -1,0 +1,186 @@
+/*
+ * ringws.h: the embedding API of ringws, a WebSocket engine on io_uring.
+ *
+ * A server owns one reactor thread per core (each with its own io_uring and
+ * SO_REUSEPORT listener). Routes map a path to a handler: a table of
+ * callbacks that every connection of the route shares. Every callback for a
+ * connection runs on that connection's reactor thread; rws_conn_send(),
+ * rws_conn_close() and rws_broadcast() may be called from any thread.
+ * The same handler table serves plugins (ringws_plugin.h), which reach these
+ * functions through struct rws_api instead of linking against the library.
+ *
+ * Functions return 0 or a count on success and a negative errno on failure;
+ * errno itself is left alone. Message memory passed to callbacks is borrowed
+ * for the duration of the call: copy what you keep.
+ */
+#ifndef RINGWS_H
+#define RINGWS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RWS_API __attribute__((visibility("default")))
+
+struct rws_server;	/* a server: reactors, listeners, routes */
+struct rws_conn;	/* one WebSocket connection (opaque) */
+struct rws_upgrade;	/* an upgrade request, during on_upgrade only */
+
+/* Send flags. */
+#define RWS_SEND_TEXT 0u		/* a text message (the default) */
+#define RWS_SEND_BINARY 1u		/* a binary message */
+#define RWS_SEND_MORE 2u		/* not the final fragment: the message continues */
+
+/* What happens when a send would queue more than max_buffered bytes. */
+enum rws_backpressure {
+	RWS_BP_CLOSE = 0,	/* close the connection with 1008 (the default) */
+	RWS_BP_REFUSE = 1,	/* refuse the send with -ENOBUFS */
+};
+
+/* The callbacks of a route. Any may be NULL. ctx is the handler's own. */
+struct rws_handler {
+	size_t struct_size;	/* sizeof(struct rws_handler) */
+	void *ctx;
+
+	/* Before the 101: read the request, reject it, pick a subprotocol,
+	 * attach user data. Return 0 to accept, or call rws_upgrade_reject()
+	 * and return its value. Default: accept, first offered subprotocol. */
+	int (*on_upgrade)(void *ctx, struct rws_upgrade *up);
+	void (*on_open)(void *ctx, struct rws_conn *c);
+	void (*on_message)(void *ctx, struct rws_conn *c, const void *data, size_t len,
+			   int is_text);
+	void (*on_ping)(void *ctx, struct rws_conn *c, const void *data, size_t len);
+	void (*on_pong)(void *ctx, struct rws_conn *c, const void *data, size_t len);
+	/* The connection is gone after this returns. code 1005: the peer's
+	 * close had no code; 1006: no close frame (transport lost, timeout). */
+	void (*on_close)(void *ctx, struct rws_conn *c, int code, const char *reason,
+			 size_t reason_len);
+	/* The queued bytes fell below the bound after a send crossed it. */
+	void (*on_drain)(void *ctx, struct rws_conn *c);
+};
+
+/* Server options; rws_server_options_default() fills ws's defaults. */
+struct rws_server_options {
+	size_t struct_size;		/* sizeof(struct rws_server_options) */
+	const char *host;		/* listen address, "127.0.0.1" by default */
+	uint16_t port;			/* 0: an ephemeral port (see rws_server_port) */
+	int threads;			/* reactors; 0: one per online core */
+	uint64_t max_payload;		/* 100 MiB; 0: no limit */
+	uint32_t max_connections;	/* over it, answer 503; 0: no limit */
+	uint32_t handshake_timeout_ms;	/* 10 s */
+	uint32_t close_timeout_ms;	/* 30 s */
+	size_t max_buffered;		/* per-connection send queue bound, 1 MiB */
+	enum rws_backpressure backpressure;
+	const char *trusted_proxies;	/* comma list of addresses whose X-Forwarded-For is believed */
+	int auto_pong;			/* 1: answer pings (the default) */
+};
+
+RWS_API void rws_server_options_default(struct rws_server_options *o);
+
+/* Creates a server (not yet running). Returns it, or NULL with *err set to a
+ * negative errno and, if errbuf is given, a one-line message. */
+RWS_API struct rws_server *rws_server_create(const struct rws_server_options *o, int *err,
+					     char *errbuf, size_t errlen);
+
+/* Routes connections whose path is `path` (exact match; "*" matches any) to
+ * h; h and its ctx must outlive the server. Call before rws_server_start().
+ * Returns 0, -EEXIST for a path routed twice, -EINVAL. */
+RWS_API int rws_server_route(struct rws_server *s, const char *path,
+			     const struct rws_handler *h);
+
+/* Binds, starts the reactor threads and returns. Returns 0 or a negative
+ * errno, with a one-line message in errbuf (for example when io_uring is
+ * unavailable). */
+RWS_API int rws_server_start(struct rws_server *s, char *errbuf, size_t errlen);
+
+/* The bound port (after start). */
+RWS_API uint16_t rws_server_port(const struct rws_server *s);
+
+/* Sends 1001 (going away) to every connection, lets queued messages go out,
+ * waits for the close handshakes (at most the close timeout), then stops the
+ * reactors. Safe from a signal-handling thread, not from a callback. */
+RWS_API void rws_server_shutdown(struct rws_server *s);
+
+/* Frees a stopped (or never started) server. */
+RWS_API void rws_server_destroy(struct rws_server *s);
+
+/* --- during on_upgrade ------------------------------------------------- */
+
+/* The request line's parts, and a header by name (case-insensitive;
+ * NULL if absent). Lengths through the out pointer, strings not NUL-ended. */
+RWS_API const char *rws_upgrade_method(const struct rws_upgrade *up, size_t *len);
+RWS_API const char *rws_upgrade_path(const struct rws_upgrade *up, size_t *len);
+RWS_API const char *rws_upgrade_query(const struct rws_upgrade *up, size_t *len);
+RWS_API const char *rws_upgrade_header(const struct rws_upgrade *up, const char *name,
+				       size_t *len);
+/* Header i (0-based) as name and value; returns 0, or -ENOENT past the end. */
+RWS_API int rws_upgrade_header_at(const struct rws_upgrade *up, size_t i, const char **name,
+				  size_t *name_len, const char **value, size_t *value_len);
+/* Offered subprotocol i; NULL past the end. */
+RWS_API const char *rws_upgrade_protocol(const struct rws_upgrade *up, size_t i, size_t *len);
+/* The peer's address (the proxy's, when behind one). */
+RWS_API const struct sockaddr *rws_upgrade_remote(const struct rws_upgrade *up, socklen_t *len);
+/* Chooses offered subprotocol i (-1: none). Returns 0 or -EINVAL. */
+RWS_API int rws_upgrade_select_protocol(struct rws_upgrade *up, int i);
+/* Data that rws_conn_user() returns from on_open on. */
+RWS_API void rws_upgrade_set_user(struct rws_upgrade *up, void *user);
+/* Refuses the upgrade with an HTTP status (400-599) and a one-line body.
+ * Returns the status, for on_upgrade to return. */
+RWS_API int rws_upgrade_reject(struct rws_upgrade *up, int status, const char *body);
+
+/* --- on a connection ---------------------------------------------------- */
+
+/* Queues a message (or, with RWS_SEND_MORE, a fragment of one). Returns 0,
+ * -EPIPE once the connection is closing, -ENOBUFS when the queue is over
+ * max_buffered (then RWS_BP_CLOSE also starts a 1008 close), -EINVAL for a
+ * bad flag or a fragment of another type than the message it continues.
+ * Text is sent as given (not validated). From another thread the call is
+ * posted to the owner and returns 0 once queued there. Any thread. */
+RWS_API int rws_conn_send(struct rws_conn *c, const void *data, size_t len, unsigned flags);
+RWS_API int rws_conn_ping(struct rws_conn *c, const void *data, size_t len);
+RWS_API int rws_conn_pong(struct rws_conn *c, const void *data, size_t len);
+/* Starts the close handshake (code 0: no code). Any thread. */
+RWS_API int rws_conn_close(struct rws_conn *c, int code, const char *reason);
+/* Drops the connection now, without a close handshake. Owner thread. */
+RWS_API void rws_conn_terminate(struct rws_conn *c);
+/* Bytes queued and not yet handed to the kernel. */
+RWS_API size_t rws_conn_buffered(const struct rws_conn *c);
+/* Stops and restarts reading from the peer (owner thread). */
+RWS_API void rws_conn_pause(struct rws_conn *c);
+RWS_API void rws_conn_resume(struct rws_conn *c);
+RWS_API void *rws_conn_user(const struct rws_conn *c);
+RWS_API void rws_conn_set_user(struct rws_conn *c, void *user);
+/* The peer's address, and the client's (from X-Forwarded-For when the peer
+ * is a trusted proxy; else the peer's) as text. */
+RWS_API const struct sockaddr *rws_conn_remote(const struct rws_conn *c, socklen_t *len);
+RWS_API const char *rws_conn_client_ip(const struct rws_conn *c);
+RWS_API const char *rws_conn_protocol(const struct rws_conn *c);	/* "" if none */
+RWS_API const char *rws_conn_path(const struct rws_conn *c);
+
+/* Sends one message to every open connection of the route at `path` except
+ * `except` (NULL: to all): the frame is built once and shared. Any thread.
+ * Returns 0 or a negative errno. */
+RWS_API int rws_broadcast(struct rws_server *s, const char *path, const void *data,
+			  size_t len, unsigned flags, const struct rws_conn *except);
+
+/* Calls fn(c, arg) for each open connection of the route, on each
+ * connection's own reactor thread (ws's clientTracking). Returns at once;
+ * fn may run later on other threads. Returns 0 or a negative errno. */
+RWS_API int rws_foreach(struct rws_server *s, const char *path,
+			void (*fn)(struct rws_conn *c, void *arg), void *arg);
+
+/* The server a connection belongs to. */
+RWS_API struct rws_server *rws_conn_server(const struct rws_conn *c);
+
+/* A one-line text for a negative errno returned here. */
+RWS_API const char *rws_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,469 @@
+/*
+ * server_test: the io_uring runtime through the embedding API
+ * (include/ringws.h): a server in this process, driven by a raw socket
+ * client (wsclient.c) that sends exactly the bytes each case needs.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ringws.h"
+#include "wsclient.h"
+
+/* --- a handler that records what happens --------------------------------- */
+
+struct rec {
+	atomic_int opens, messages, pings, closes, drains, upgrades;
+	atomic_int last_close_code;
+	char last_protocol[64];
+	char last_ip[64];
+	void *last_user;
+	struct rws_conn *_Atomic last_conn;
+	int reject;		/* on_upgrade: 0 accept, else this status */
+	int select;		/* on_upgrade: subprotocol index to select, -2: default */
+	int echo;		/* on_message echoes */
+	int chat;		/* on_message broadcasts to the others */
+	struct rws_server *srv;
+};
+
+static int on_upgrade(void *ctx, struct rws_upgrade *up)
+{
+	struct rec *r = ctx;
+	atomic_fetch_add(&r->upgrades, 1);
+	if (r->reject)
+		return rws_upgrade_reject(up, r->reject, "go away");
+	if (r->select != -2)
+		rws_upgrade_select_protocol(up, r->select);
+	rws_upgrade_set_user(up, (void *)0x1234);
+	return 0;
+}
+
+static void on_open(void *ctx, struct rws_conn *c)
+{
+	struct rec *r = ctx;
+	snprintf(r->last_protocol, sizeof(r->last_protocol), "%s", rws_conn_protocol(c));
+	snprintf(r->last_ip, sizeof(r->last_ip), "%s", rws_conn_client_ip(c));
+	r->last_user = rws_conn_user(c);
+	atomic_store(&r->last_conn, c);
+	atomic_fetch_add(&r->opens, 1);
+}
+
+static void on_message(void *ctx, struct rws_conn *c, const void *data, size_t len, int is_text)
+{
+	struct rec *r = ctx;
+	atomic_fetch_add(&r->messages, 1);
+	if (r->echo)
+		rws_conn_send(c, data, len, is_text ? RWS_SEND_TEXT : RWS_SEND_BINARY);
+	if (r->chat)
+		rws_broadcast(r->srv, "/", data, len, is_text ? RWS_SEND_TEXT : RWS_SEND_BINARY, c);
+}
+
+static void on_ping(void *ctx, struct rws_conn *c, const void *d, size_t n)
+{
+	(void)c, (void)d, (void)n;
+	atomic_fetch_add(&((struct rec *)ctx)->pings, 1);
+}
+
+static void on_close(void *ctx, struct rws_conn *c, int code, const char *reason, size_t n)
+{
+	(void)c, (void)reason, (void)n;
+	struct rec *r = ctx;
+	atomic_store(&r->last_close_code, code);
+	atomic_fetch_add(&r->closes, 1);
+}
+
+static void on_drain(void *ctx, struct rws_conn *c)
+{
+	(void)c;
+	atomic_fetch_add(&((struct rec *)ctx)->drains, 1);
+}
+
+static struct rec rec;
+static struct rws_handler handler;
+static struct rws_server *srv;
+static uint16_t port;
+static struct rws_server_options opts;
+
+static void init_opts(void)
+{
+	memset(&rec, 0, sizeof(rec));
+	rec.echo = 1;
+	rec.select = -2;
+	rws_server_options_default(&opts);
+	opts.port = 0;
+	opts.threads = 1;
+	handler = (struct rws_handler){ .struct_size = sizeof(handler), .ctx = &rec,
+		.on_upgrade = on_upgrade, .on_open = on_open, .on_message = on_message,
+		.on_ping = on_ping, .on_close = on_close, .on_drain = on_drain };
+}
+
+static void start(void)
+{
+	int err;
+	char eb[256];
+	srv = rws_server_create(&opts, &err, eb, sizeof(eb));
+	cr_assert_not_null(srv, "create: %s", eb);
+	rec.srv = srv;
+	cr_assert_eq(rws_server_route(srv, "/", &handler), 0);
+	cr_assert_eq(rws_server_route(srv, "/", &handler), -EEXIST);
+	cr_assert_eq(rws_server_start(srv, eb, sizeof(eb)), 0, "start: %s", eb);
+	port = rws_server_port(srv);
+	cr_assert_neq(port, 0);
+}
+
+static void stop(void)
+{
+	if (srv)
+		rws_server_destroy(srv);
+	srv = NULL;
+}
+
+static void wait_for(atomic_int *v, int want)
+{
+	for (int i = 0; i < 500 && atomic_load(v) < want; i++)
+		usleep(10000);
+	cr_assert_geq(atomic_load(v), want, "waited for %d, have %d", want, atomic_load(v));
+}
+
+TestSuite(server, .init = init_opts, .fini = stop, .timeout = 60);
+
+static void expect_echo(int fd, uint8_t b0, const void *p, size_t n)
+{
+	cr_assert_eq(wsc_send_frame(fd, b0, p, n), 0);
+	struct wsc_frame f;
+	cr_assert_eq(wsc_recv_frame(fd, &f), 1);
+	cr_assert_eq(f.b0, b0, "opcode byte 0x%x", f.b0);
+	cr_assert_eq(f.len, n);
+	cr_assert(memcmp(f.data, p, n) == 0, "echo of %zu bytes differs", n);
+	free(f.data);
+}
+
+Test(server, echoes_every_size)
+{
+	start();
+	int fd = wsc_open(port, "/");
+	cr_assert_geq(fd, 0);
+	static const size_t sizes[] = { 0, 1, 125, 126, 65535, 65536, 1 << 20, 16 << 20 };
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		uint8_t *p = malloc(sizes[i] + 1);
+		for (size_t k = 0; k < sizes[i]; k++)
+			p[k] = (uint8_t)('a' + k % 26);
+		expect_echo(fd, 0x81, p, sizes[i]);
+		expect_echo(fd, 0x82, p, sizes[i]);
+		free(p);
+	}
+	close(fd);
+}
+
+Test(server, fragmented_message_and_ping_between)
+{
+	start();
+	int fd = wsc_open(port, "/");
+	cr_assert_eq(wsc_send_frame(fd, 0x01, "Hel", 3), 0);
+	cr_assert_eq(wsc_send_frame(fd, 0x89, "p", 1), 0);
+	cr_assert_eq(wsc_send_frame(fd, 0x80, "lo", 2), 0);
+	struct wsc_frame f;
+	cr_assert_eq(wsc_recv_frame(fd, &f), 1);
+	cr_assert_eq(f.b0, 0x8A, "the pong comes first");
+	cr_assert_str_eq((char *)f.data, "p");
+	free(f.data);
+	cr_assert_eq(wsc_recv_frame(fd, &f), 1);
+	cr_assert_eq(f.b0, 0x81);
+	cr_assert_str_eq((char *)f.data, "Hello");
+	free(f.data);
+	wait_for(&rec.pings, 1);
+	close(fd);
+}
+
+Test(server, close_handshake_both_ways)
+{
+	start();
+	int fd = wsc_open(port, "/");
+	cr_assert_eq(wsc_send_frame(fd, 0x88, "\x0f\xa0" "bye", 5), 0);	/* 4000 */
+	cr_assert_eq(wsc_expect_close(fd), 4000);
+	cr_assert(wsc_eof(fd), "the server closes TCP after the handshake");
+	wait_for(&rec.closes, 1);
+	cr_assert_eq(atomic_load(&rec.last_close_code), 4000);
+	close(fd);
+
+	/* the server closes, from another thread */
+	fd = wsc_open(port, "/");
+	wait_for(&rec.opens, 2);
+	cr_assert_eq(rws_conn_close(atomic_load(&rec.last_conn), 4001, "done"), 0);
+	cr_assert_eq(wsc_expect_close(fd), 4001);
+	cr_assert_eq(wsc_send_frame(fd, 0x88, "\x0f\xa1", 2), 0);
+	cr_assert(wsc_eof(fd));
+	wait_for(&rec.closes, 2);
+	close(fd);
+}
+
+static void expect_fail(const char *what, int code, const void *raw, size_t n)
+{
+	int fd = wsc_open(port, "/");
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(wsc_send_raw(fd, raw, n), 0);
+	cr_assert_eq(wsc_expect_close(fd), code, "%s", what);
+	cr_assert(wsc_eof(fd), "%s: TCP closed after the close frame", what);
+	close(fd);
+}
+
+Test(server, protocol_errors_get_their_close_codes)
+{
+	opts.max_payload = 1000;
+	start();
+	expect_fail("unmasked frame", 1002, "\x81\x02hi", 4);
+	expect_fail("reserved opcode", 1002, "\x83\x80\0\0\0\0", 6);
+	expect_fail("RSV1 without extension", 1002, "\xc1\x80\0\0\0\0", 6);
+	/* invalid UTF-8 in the first bytes of a 1000-byte frame: the rest
+	 * never comes, and the close must arrive anyway */
+	uint8_t utf[4 + 4 + 8] = { 0x81, 0x80 | 126, 0x03, 0xe8, 0, 0, 0, 0, 'a', 'b', 0xc0, 0xaf };
+	expect_fail("invalid UTF-8, fail fast", 1007, utf, 12);
+	uint8_t big[8] = { 0x82, 0x80 | 126, 0x03, 0xe9, 0, 0, 0, 0 };	/* 1001 > max */
+	expect_fail("over max_payload", 1009, big, sizeof(big));
+}
+
+Test(server, http_answers)
+{
+	start();
+	char head[2048];
+	struct {
+		const char *req;
+		int status;
+	} cases[] = {
+		{ "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 426 },
+		{ "GET /nowhere HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n", 404 },
+		{ "POST / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", 405 },
+		{ "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		  "Sec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 7\r\n\r\n", 426 },
+		{ "GARBAGE\r\n\r\n", 400 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int fd = wsc_connect(port, 5000);
+		cr_assert_eq(wsc_send_raw(fd, cases[i].req, strlen(cases[i].req)), 0);
+		ssize_t n = recv(fd, head, sizeof(head) - 1, MSG_WAITALL);
+		cr_assert_gt(n, 0, "case %zu: no answer", i);
+		head[n] = 0;
+		int st = 0;
+		sscanf(head, "HTTP/1.1 %d", &st);
+		cr_assert_eq(st, cases[i].status, "case %zu: %s", i, head);
+		close(fd);
+	}
+	/* too large a head: 431 */
+	int fd = wsc_connect(port, 5000);
+	char *big = malloc(10000);
+	memset(big, 'a', 10000);
+	memcpy(big, "GET / HTTP/1.1\r\nX: ", 19);
+	cr_assert_eq(wsc_send_raw(fd, big, 10000), 0);
+	ssize_t n = recv(fd, head, sizeof(head) - 1, 0);
+	cr_assert_gt(n, 0);
+	head[n] = 0;
+	cr_assert(strncmp(head, "HTTP/1.1 431", 12) == 0, "%s", head);
+	free(big);
+	close(fd);
+}
+
+Test(server, upgrade_hook_rejects_selects_and_attaches)
+{
+	rec.reject = 401;
+	start();
+	int fd = wsc_connect(port, 5000);
+	char head[2048];
+	cr_assert_eq(wsc_upgrade(fd, "/", NULL, head, sizeof(head)), 401);
+	char body[64] = { 0 };
+	recv(fd, body, sizeof(body) - 1, 0);
+	cr_assert_str_eq(body, "go away\n");
+	close(fd);
+	cr_assert_eq(atomic_load(&rec.opens), 0);
+
+	rec.reject = 0;
+	rec.select = 1;
+	fd = wsc_connect(port, 5000);
+	cr_assert_eq(wsc_upgrade(fd, "/", "Sec-WebSocket-Protocol: first, second\r\n", head,
+				 sizeof(head)), 101);
+	cr_assert_not_null(strstr(head, "Sec-WebSocket-Protocol: second\r\n"), "%s", head);
+	wait_for(&rec.opens, 1);
+	cr_assert_str_eq(rec.last_protocol, "second");
+	cr_assert_eq(rec.last_user, (void *)0x1234);
+	close(fd);
+
+	/* by default the first offered */
+	rec.select = -2;
+	fd = wsc_connect(port, 5000);
+	cr_assert_eq(wsc_upgrade(fd, "/", "Sec-WebSocket-Protocol: first, second\r\n", head,
+				 sizeof(head)), 101);
+	cr_assert_not_null(strstr(head, "Sec-WebSocket-Protocol: first\r\n"), "%s", head);
+	close(fd);
+}
+
+Test(server, client_ip_from_a_trusted_proxy_only)
+{
+	opts.trusted_proxies = "127.0.0.1";
+	start();
+	int fd = wsc_connect(port, 5000);
+	char head[2048];
+	cr_assert_eq(wsc_upgrade(fd, "/", "X-Forwarded-For: 203.0.113.7, 10.0.0.1\r\n", head,
+				 sizeof(head)), 101);
+	wait_for(&rec.opens, 1);
+	cr_assert_str_eq(rec.last_ip, "203.0.113.7");
+	close(fd);
+}
+
+Test(server, client_ip_ignores_untrusted_forwarded_for)
+{
+	start();
+	int fd = wsc_connect(port, 5000);
+	char head[2048];
+	cr_assert_eq(wsc_upgrade(fd, "/", "X-Forwarded-For: 203.0.113.7\r\n", head, sizeof(head)),
+		     101);
+	wait_for(&rec.opens, 1);
+	cr_assert_str_eq(rec.last_ip, "127.0.0.1");
+	close(fd);
+}
+
+Test(server, max_connections_answers_503)
+{
+	opts.max_connections = 1;
+	start();
+	int a = wsc_open(port, "/");
+	cr_assert_geq(a, 0);
+	int b = wsc_connect(port, 5000);
+	char head[2048];
+	cr_assert_eq(wsc_upgrade(b, "/", NULL, head, sizeof(head)), 503);
+	close(b);
+	close(a);
+}
+
+Test(server, handshake_timeout_drops_silent_peers)
+{
+	opts.handshake_timeout_ms = 200;
+	start();
+	int fd = wsc_connect(port, 3000);
+	cr_assert_eq(wsc_send_raw(fd, "GET / HTTP/1.1\r\n", 16), 0);
+	cr_assert(wsc_eof(fd), "closed after the handshake timeout");
+	close(fd);
+}
+
+Test(server, close_timeout_drops_a_peer_that_never_answers)
+{
+	opts.close_timeout_ms = 200;
+	start();
+	int fd = wsc_open(port, "/");
+	wait_for(&rec.opens, 1);
+	cr_assert_eq(rws_conn_close(atomic_load(&rec.last_conn), 1000, NULL), 0);
+	cr_assert_eq(wsc_expect_close(fd), 1000);
+	/* no answer from us: the server gives up */
+	cr_assert(wsc_eof(fd));
+	wait_for(&rec.closes, 1);
+	cr_assert_eq(atomic_load(&rec.last_close_code), 1006);
+	close(fd);
+}
+
+Test(server, broadcast_reaches_every_other_client_on_both_reactors)
+{
+	opts.threads = 2;
+	rec.echo = 0;
+	rec.chat = 1;
+	start();
+	enum { N = 20 };
+	int fds[N];
+	for (int i = 0; i < N; i++) {
+		fds[i] = wsc_open(port, "/");
+		cr_assert_geq(fds[i], 0);
+	}
+	wait_for(&rec.opens, N);
+	cr_assert_eq(wsc_send_frame(fds[0], 0x81, "hello all", 9), 0);
+	for (int i = 1; i < N; i++) {
+		struct wsc_frame f;
+		cr_assert_eq(wsc_recv_frame(fds[i], &f), 1, "client %d", i);
+		cr_assert_str_eq((char *)f.data, "hello all");
+		free(f.data);
+	}
+	/* the sender got nothing: its next frame is the echo-less close */
+	cr_assert_eq(wsc_send_frame(fds[0], 0x88, "\x03\xe8", 2), 0);
+	cr_assert_eq(wsc_expect_close(fds[0]), 1000);
+	for (int i = 0; i < N; i++)
+		close(fds[i]);
+}
+
+static void *shutdown_thread(void *s)
+{
+	rws_server_shutdown(s);
+	return NULL;
+}
+
+Test(server, shutdown_sends_1001_to_everyone)
+{
+	opts.threads = 2;
+	start();
+	enum { N = 10 };
+	int fds[N];
+	for (int i = 0; i < N; i++)
+		fds[i] = wsc_open(port, "/");
+	wait_for(&rec.opens, N);
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, shutdown_thread, srv), 0);
+	for (int i = 0; i < N; i++) {
+		cr_assert_eq(wsc_expect_close(fds[i]), 1001, "client %d", i);
+		wsc_send_frame(fds[i], 0x88, "\x03\xe9", 2);
+	}
+	pthread_join(t, NULL);
+	for (int i = 0; i < N; i++)
+		close(fds[i]);
+	wait_for(&rec.closes, N);
+}
+
+struct flood {
+	struct rws_conn *_Atomic c;
+	int accepted, refused;
+	size_t buffered;
+};
+
+/* Runs on the connection's reactor: nothing is flushed meanwhile, so the
+ * bound is reached after exactly 256 KiB / 64 KiB sends. */
+static void flood(struct rws_conn *c, void *arg)
+{
+	struct flood *f = arg;
+	static char chunk[64 * 1024];
+	for (int i = 0; i < 10; i++) {
+		int rc = rws_conn_send(c, chunk, sizeof(chunk), RWS_SEND_BINARY);
+		if (rc == 0)
+			f->accepted++;
+		else if (rc == -ENOBUFS)
+			f->refused++;
+	}
+	f->buffered = rws_conn_buffered(c);
+	atomic_store(&f->c, c);
+}
+
+Test(server, backpressure_refuses_then_drains)
+{
+	opts.max_buffered = 256 * 1024;
+	opts.backpressure = RWS_BP_REFUSE;
+	start();
+	int fd = wsc_open(port, "/");
+	wait_for(&rec.opens, 1);
+	static struct flood fl;
+	cr_assert_eq(rws_foreach(srv, "/", flood, &fl), 0);
+	for (int i = 0; i < 500 && !atomic_load(&fl.c); i++)
+		usleep(10000);
+	cr_assert_eq(fl.accepted, 4, "accepted until 256 KiB were queued");
+	cr_assert_eq(fl.refused, 6, "then refused");
+	cr_assert_geq(fl.buffered, 4 * 64 * 1024);
+	/* everything accepted arrives, and the queue's drain is reported */
+	for (int i = 0; i < fl.accepted; i++) {
+		struct wsc_frame f;
+		cr_assert_eq(wsc_recv_frame(fd, &f), 1);
+		cr_assert_eq(f.len, 64 * 1024);
+		free(f.data);
+	}
+	wait_for(&rec.drains, 1);
+	close(fd);
+}
