@@ -18,7 +18,14 @@ BASE := -std=gnu11 -D_GNU_SOURCE -Iinclude -Iengine -fPIC
 DEP := -MMD -MP
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-LIB_SRC := $(wildcard engine/protocol/*.c)
+LIB_SRC := $(wildcard engine/protocol/*.c engine/runtime/*.c)
+LIB_LIBS := -luring -lpthread
+DAEMON_SRC := $(wildcard engine/daemon/*.c)
+DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/obj/%.o)
+PLUGIN_SRC := $(wildcard examples/*.c)
+PLUGINS := $(PLUGIN_SRC:examples/%.c=$(BUILD)/plugins/%.so)
+TEST_PLUGIN_SRC := $(wildcard tests/integration/plugins/*.c)
+TEST_PLUGINS := $(TEST_PLUGIN_SRC:tests/integration/plugins/%.c=$(BUILD)/test-plugins/%.so)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 ASAN_OBJ := $(LIB_SRC:%.c=$(BUILD)/asan/obj/%.o)
 FUZZLIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
@@ -37,7 +44,7 @@ REPLAY_BIN := $(FUZZ_NAMES:%=$(BUILD)/replay/%_fuzz)
 
 .PHONY: all deps test-deps unit asan replay fuzz-short fuzz test run clean
 
-all: deps $(BUILD)/libringws.a $(BUILD)/libringws.so
+all: deps $(BUILD)/libringws.a $(BUILD)/libringws.so $(BUILD)/ringwsd $(PLUGINS)
 
 deps:
 	@sh tools/deps.sh build
@@ -57,14 +64,28 @@ $(BUILD)/libringws.a: $(LIB_OBJ)
 
 $(BUILD)/libringws.so: $(LIB_OBJ) engine/libringws.map
 	$(CC) -shared -Wl,--version-script=engine/libringws.map -Wl,-soname,libringws.so.0 \
-		$(CFLAGS) -o $@ $(LIB_OBJ)
+		$(CFLAGS) -o $@ $(LIB_OBJ) $(LIB_LIBS)
+
+# --- ringwsd and plugins ---------------------------------------------------
+
+$(BUILD)/ringwsd: $(DAEMON_OBJ) $(BUILD)/libringws.a
+	$(CC) $(CFLAGS) -o $@ $(DAEMON_OBJ) $(BUILD)/libringws.a $(LIB_LIBS) -ldl
+
+# plugins see only include/ and link against nothing of ours
+$(BUILD)/plugins/%.so: examples/%.c include/ringws.h include/ringws_plugin.h
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -Iinclude $(WARN) $(CFLAGS) -fPIC -shared -o $@ $<
+
+$(BUILD)/test-plugins/%.so: tests/integration/plugins/%.c include/ringws.h include/ringws_plugin.h
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -Iinclude $(WARN) $(CFLAGS) -fPIC -shared -o $@ $<
 
 # --- unit tests (Criterion), plain and under ASan+UBSan -----------------
 
 $(BUILD)/test/%: tests/unit/%.c $(TEST_HELPERS) $(BUILD)/libringws.a
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(WARN) $(DEP) $(CFLAGS) -Itests/unit $< $(TEST_HELPERS) \
-		$(BUILD)/libringws.a -lcriterion -o $@
+		$(BUILD)/libringws.a $(LIB_LIBS) -lcriterion -o $@
 
 $(BUILD)/asan/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -77,7 +98,7 @@ $(BUILD)/asan/libringws.a: $(ASAN_OBJ)
 $(BUILD)/asan/test/%: tests/unit/%.c $(TEST_HELPERS) $(BUILD)/asan/libringws.a
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(WARN) $(DEP) -O1 -g $(SAN) -Itests/unit $< $(TEST_HELPERS) \
-		$(BUILD)/asan/libringws.a -lcriterion -o $@
+		$(BUILD)/asan/libringws.a $(LIB_LIBS) -lcriterion -o $@
 
 unit: test-deps $(TEST_BIN)
 	@RESULTS=$(BUILD)/results sh tests/run-unit.sh unit $(TEST_BIN)
@@ -85,6 +106,26 @@ unit: test-deps $(TEST_BIN)
 asan: test-deps $(ASAN_TEST_BIN)
 	@ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		RESULTS=$(BUILD)/results sh tests/run-unit.sh asan $(ASAN_TEST_BIN)
+
+# --- integration tests: ringwsd driven by real peers --------------------
+# Node ws and Python websockets (tests/integration/setup.sh makes them
+# ready) and a raw C client for the conformance cases no real peer sends.
+
+INTEG_SRC := $(wildcard tests/integration/*_test.c)
+INTEG_HELPERS := $(filter-out %_test.c,$(wildcard tests/integration/*.c))
+INTEG_BIN := $(INTEG_SRC:tests/integration/%.c=$(BUILD)/integration/%)
+INTEG_DEFS := -DRWS_TOP='"$(CURDIR)"' -DRWS_BUILD='"$(abspath $(BUILD))"'
+
+$(BUILD)/integration/%_test: tests/integration/%_test.c $(INTEG_HELPERS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(WARN) $(DEP) $(CFLAGS) $(INTEG_DEFS) -Itests/integration $< \
+		$(INTEG_HELPERS) -lcriterion -lpthread -o $@
+
+.PHONY: integration
+integration: test-deps $(BUILD)/ringwsd $(PLUGINS) $(TEST_PLUGINS) $(INTEG_BIN)
+	@BUILD=$(BUILD) sh tests/integration/setup.sh || \
+		{ echo "integration 0 1" >> $(BUILD)/results; exit 1; }
+	@RESULTS=$(BUILD)/results sh tests/run-unit.sh integration $(INTEG_BIN)
 
 # --- fuzzing (libFuzzer, clang) and corpus replay (any compiler) --------
 
@@ -94,11 +135,11 @@ $(BUILD)/fuzz/obj/%.o: %.c
 
 $(BUILD)/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(FUZZLIB_OBJ)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(BASE) $(WARN) -O1 -g $(SAN) -fsanitize=fuzzer $< $(FUZZLIB_OBJ) -o $@
+	$(FUZZ_CC) $(BASE) $(WARN) -O1 -g $(SAN) -fsanitize=fuzzer $< $(FUZZLIB_OBJ) $(LIB_LIBS) -o $@
 
 $(BUILD)/replay/%_fuzz: tests/fuzz/%_fuzz.c tests/fuzz/replay.c $(ASAN_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(BASE) $(WARN) -O1 -g $(SAN) $< tests/fuzz/replay.c $(ASAN_OBJ) -o $@
+	$(CC) $(BASE) $(WARN) -O1 -g $(SAN) $< tests/fuzz/replay.c $(ASAN_OBJ) $(LIB_LIBS) -o $@
 
 replay: test-deps $(REPLAY_BIN)
 	@BUILD=$(BUILD) sh tests/fuzz/run.sh replay $(FUZZ_NAMES)
@@ -115,13 +156,15 @@ fuzz: test-deps $(FUZZ_BIN)
 test: test-deps all
 	@rm -f $(BUILD)/results
 	@st=0; RESULTS=$(BUILD)/results sh tests/check-layers.sh || st=1; \
-	for t in unit asan replay fuzz-short; do \
+	for t in unit integration asan replay fuzz-short; do \
 		$(MAKE) --no-print-directory $$t || st=1; \
 	done; \
 	sh tests/summary.sh $(BUILD)/results && [ $$st -eq 0 ]
 
+RUN_ARGS ?= --listen 127.0.0.1:8080 --route /=$(BUILD)/plugins/echo.so --route /chat=$(BUILD)/plugins/chat.so
+
 run: all
-	@echo "ringwsd: the server arrives with the server runtime (issue 3); built the library in $(BUILD)/"
+	$(BUILD)/ringwsd $(RUN_ARGS)
 
 clean:
 	rm -rf $(BUILD)

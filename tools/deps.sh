@@ -6,7 +6,12 @@
 set -eu
 
 build_pkgs="gcc make pkg-config liburing-dev libwolfssl-dev libdeflate-dev"
-test_pkgs="libcriterion-dev clang libclang-rt-14-dev"
+test_pkgs="libcriterion-dev clang libclang-rt-14-dev python3-websockets"
+# the integration peers: Node.js ws (from npm, by tests/integration/setup.sh)
+# and Python websockets. A node/npm already on PATH (say from NodeSource)
+# is kept; Debian's would conflict with it.
+command -v node >/dev/null 2>&1 || test_pkgs="$test_pkgs nodejs"
+command -v npm >/dev/null 2>&1 || test_pkgs="$test_pkgs npm"
 
 case "${1:-build}" in
 build) want="$build_pkgs" ;;

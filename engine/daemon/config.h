@@ -1,0 +1,63 @@
+/*
+ * config.h: ringwsd's settings and routes, from the config file and the
+ * command line. See config.c for the file format.
+ */
+#ifndef RWSD_CONFIG_H
+#define RWSD_CONFIG_H
+
+#include <stddef.h>
+
+#include "ringws.h"
+
+/* One route: connections to `path` go to the plugin in `plugin`. */
+struct rwsd_route {
+	char *path;	/* "/chat", or "*" for any path */
+	char *plugin;	/* the .so to load, as dlopen will be given it */
+	char *args;	/* the plugin's argument string; never NULL */
+	char *origin;	/* where it was defined, for messages: "FILE:LINE" or "--route" */
+};
+
+/* Owns every string it points to; rwsd_config_free() releases them. */
+struct rwsd_config {
+	struct rws_server_options opts;	/* opts.host points into host[] */
+	char host[64];			/* numeric address (IPv6 without brackets) */
+	char *trusted_proxies;		/* opts.trusted_proxies points here */
+	struct rwsd_route *routes;
+	size_t nroutes;
+};
+
+/* The library's defaults, and ringwsd's listen address 127.0.0.1:8080. */
+void rwsd_config_init(struct rwsd_config *c);
+void rwsd_config_free(struct rwsd_config *c);
+
+/* Sets one server setting by the name it has both in the file and, with
+ * "--" in front, on the command line: listen, threads, max-payload,
+ * max-connections, handshake-timeout, close-timeout, max-buffered,
+ * backpressure, trusted-proxy. Returns 0, -ENOENT for an unknown name, or
+ * -EINVAL with the reason in err (without the setting's name). */
+int rwsd_config_set(struct rwsd_config *c, const char *name, const char *value, char *err,
+		    size_t errlen);
+
+/* The setting called name[0..len), as its canonical string, or NULL if
+ * there is no such setting. */
+const char *rwsd_config_setting(const char *name, size_t len);
+
+/* Reads a config file into c. Returns 0, or a negative errno with
+ * "FILE:LINE: what" (or "FILE: why" when it cannot be read) in err. */
+int rwsd_config_load(struct rwsd_config *c, const char *file, char *err, size_t errlen);
+
+/* Adds the route path -> plugin (a path relative to the working directory),
+ * replacing one for the same path that the config file defined. Returns 0,
+ * -EEXIST if the command line routed the path already, -EINVAL for a bad
+ * path, -ENOENT if the plugin file does not exist; err says which. */
+int rwsd_config_route(struct rwsd_config *c, const char *path, const char *plugin, char *err,
+		      size_t errlen);
+
+/* Sets the argument string of the route at path. Returns 0, or -ENOENT if
+ * no route has that path. */
+int rwsd_config_args(struct rwsd_config *c, const char *path, const char *args);
+
+/* Writes the listen address as HOST:PORT, or [HOST]:PORT for IPv6. */
+void rwsd_config_format_addr(const char *host, unsigned port, char *out, size_t outlen);
+
+#endif

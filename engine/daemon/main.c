@@ -1,0 +1,299 @@
+/*
+ * main.c: ringwsd, the WebSocket daemon: command line, start-up, signals.
+ *
+ * ringwsd is a thin program over the library: it reads its settings
+ * (config.c: defaults, then the config file, then the command line), loads
+ * one handler plugin per route (plugin.c), starts an rws_server and waits
+ * for signals. Start-up order matters:
+ *
+ *   1. SIGTERM, SIGINT and SIGHUP are blocked first, before any thread
+ *      exists, so every thread the library or a plugin creates inherits the
+ *      mask and main alone receives them, synchronously, with sigwait().
+ *      SIGPIPE is ignored: a peer that goes away must not kill the process.
+ *   2. Every plugin file is opened and its ABI checked before the server is
+ *      created, so a bad file costs nothing and exits with status 2.
+ *   3. The server is created, each plugin's init() runs with it, routes are
+ *      registered, and the server starts. Then exactly one line,
+ *      "ringwsd: listening on HOST:PORT (N reactors)", with the bound port:
+ *      scripts and tests read the port from it.
+ *
+ * Exit status: 0 after a signalled shutdown, 2 for a usage or config error
+ * or a plugin refused at load (restarting cannot help: the unit file's
+ * RestartPreventExitStatus=2 uses this), 1 for a failure at run time (the
+ * server cannot start, a plugin's init() fails).
+ *
+ * Shutdown (SIGTERM, SIGINT): rws_server_shutdown() sends 1001 to every
+ * client and waits for the close handshakes, then the server is destroyed
+ * before the plugins' fini() (a handler's ctx must outlive the server) and
+ * the plugins are unloaded.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/config.h"
+#include "daemon/log.h"
+#include "daemon/plugin.h"
+
+#ifndef RWSD_VERSION
+#define RWSD_VERSION "0.1.0"
+#endif
+
+#define EXIT_USAGE 2
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ringwsd [options]\n"
+		"\n"
+		"  --listen HOST:PORT         listen address (127.0.0.1:8080); [::1]:PORT for IPv6,\n"
+		"                             port 0 for an ephemeral port\n"
+		"  --route PATH=PLUGIN.so     route connections to PATH (\"*\": any path) to a plugin;\n"
+		"                             repeat for more routes\n"
+		"  --arg PATH=STRING          the argument string of PATH's plugin (\"\")\n"
+		"  --threads N                reactor threads (0: one per core)\n"
+		"  --config FILE              read settings and routes from FILE first\n"
+		"  --max-payload BYTES        largest message accepted (100M; 0: no limit)\n"
+		"  --max-connections N        answer 503 beyond N connections (0: no limit)\n"
+		"  --handshake-timeout MS     time allowed for the opening handshake (10000)\n"
+		"  --close-timeout MS         time allowed for the closing handshake (30000)\n"
+		"  --max-buffered BYTES       per-connection send queue bound (1M)\n"
+		"  --backpressure close|refuse  past the bound: close with 1008, or refuse sends\n"
+		"  --trusted-proxy ADDR[,ADDR]  believe X-Forwarded-For from these peers\n"
+		"  --help                     this text\n"
+		"  --version                  version and plugin ABI\n"
+		"\n"
+		"BYTES take a K, M or G suffix. Options override the config file's settings;\n"
+		"--opt=VALUE works as well as --opt VALUE.\n");
+}
+
+/* What the command line says, kept until the config file has been read. */
+struct cmdline {
+	const char *config;
+	const char **set;	/* name, value pairs for rwsd_config_set() */
+	size_t nset;
+	const char **route;	/* PATH=PLUGIN */
+	size_t nroute;
+	const char **arg;	/* PATH=STRING */
+	size_t narg;
+};
+
+static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void die_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	rwsd_vlog(NULL, fmt, ap);
+	va_end(ap);
+	exit(EXIT_USAGE);
+}
+
+/* Splits "--name=value" or "--name value"; both options that take a value. */
+static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
+{
+	/* each array can hold at most one entry per argument */
+	cl->set = calloc((size_t)argc * 2 + 1, sizeof(char *));
+	cl->route = calloc((size_t)argc + 1, sizeof(char *));
+	cl->arg = calloc((size_t)argc + 1, sizeof(char *));
+	if (!cl->set || !cl->route || !cl->arg)
+		die_usage("out of memory");
+
+	for (int i = 1; i < argc; i++) {
+		char *a = argv[i], *eq, *value;
+		size_t nlen;
+
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			usage(stdout);
+			exit(0);
+		}
+		if (strcmp(a, "--version") == 0) {
+			printf("ringwsd %s (plugin ABI %d.%d)\n", RWSD_VERSION, RWS_PLUGIN_ABI_MAJOR,
+			       RWS_PLUGIN_ABI_MINOR);
+			exit(0);
+		}
+		if (strncmp(a, "--", 2) != 0 || a[2] == '\0')
+			die_usage("unexpected argument '%s' (see ringwsd --help)", a);
+
+		eq = strchr(a, '=');
+		nlen = eq ? (size_t)(eq - a) : strlen(a);
+
+		/* the name must be known before we take the next argument as its value */
+		const char *name = NULL;
+		static const char *const own[] = { "--config", "--route", "--arg" };
+		for (size_t k = 0; k < sizeof(own) / sizeof(own[0]); k++)
+			if (strlen(own[k]) == nlen && strncmp(a, own[k], nlen) == 0)
+				name = own[k];
+		if (!name)
+			name = rwsd_config_setting(a + 2, nlen - 2);
+		if (!name)
+			die_usage("unknown option '%.*s' (see ringwsd --help)", (int)nlen, a);
+
+		if (eq)
+			value = eq + 1;
+		else if (i + 1 < argc)
+			value = argv[++i];
+		else
+			die_usage("option '%s' needs a value", a);
+
+		if (strcmp(name, "--config") == 0) {
+			cl->config = value;
+		} else if (strcmp(name, "--route") == 0) {
+			cl->route[cl->nroute++] = value;
+		} else if (strcmp(name, "--arg") == 0) {
+			cl->arg[cl->narg++] = value;
+		} else {
+			cl->set[2 * cl->nset] = name;
+			cl->set[2 * cl->nset + 1] = value;
+			cl->nset++;
+		}
+	}
+}
+
+/* Defaults, then the file, then the command line. Exits 2 on any error. */
+static void build_config(struct rwsd_config *cfg, const struct cmdline *cl)
+{
+	char err[768];
+
+	rwsd_config_init(cfg);
+	if (cl->config && rwsd_config_load(cfg, cl->config, err, sizeof(err)) < 0)
+		die_usage("%s", err);
+
+	for (size_t i = 0; i < cl->nset; i++)
+		if (rwsd_config_set(cfg, cl->set[2 * i], cl->set[2 * i + 1], err, sizeof(err)) < 0)
+			die_usage("--%s: %s", cl->set[2 * i], err);
+
+	for (size_t i = 0; i < cl->nroute; i++) {
+		const char *r = cl->route[i], *eq = strchr(r, '=');
+		if (!eq || eq == r || !eq[1])
+			die_usage("--route: '%s' is not PATH=PLUGIN.so", r);
+		char *path = strndup(r, (size_t)(eq - r));
+		if (!path)
+			die_usage("out of memory");
+		if (rwsd_config_route(cfg, path, eq + 1, err, sizeof(err)) < 0)
+			die_usage("--route: %s", err);
+		free(path);
+	}
+
+	for (size_t i = 0; i < cl->narg; i++) {
+		const char *a = cl->arg[i], *eq = strchr(a, '=');
+		if (!eq || eq == a)
+			die_usage("--arg: '%s' is not PATH=STRING", a);
+		char *path = strndup(a, (size_t)(eq - a));
+		if (!path)
+			die_usage("out of memory");
+		int r = rwsd_config_args(cfg, path, eq + 1);
+		if (r == -ENOENT)
+			die_usage("--arg: no route has the path %s", path);
+		if (r < 0)
+			die_usage("out of memory");
+		free(path);
+	}
+
+	if (cfg->nroutes == 0)
+		die_usage("no routes: give --route PATH=PLUGIN.so or a [route PATH] section "
+			  "(see ringwsd --help)");
+}
+
+/* The reactor count the library will choose (ringws.h: one per online core). */
+static long reactor_count(const struct rwsd_config *cfg)
+{
+	long n = cfg->opts.threads;
+
+	if (n <= 0)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? n : 1;
+}
+
+static void close_plugins(struct rwsd_plugin *pl, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		rwsd_plugin_close(&pl[i]);
+}
+
+int main(int argc, char **argv)
+{
+	struct cmdline cl = { 0 };
+	struct rwsd_config cfg;
+	struct rwsd_plugin *plugins;
+	struct rws_server *server;
+	sigset_t sigs;
+	char err[768], addr[96];
+	int r, sig, status = 1;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	parse_cmdline(argc, argv, &cl);
+	build_config(&cfg, &cl);
+	free(cl.set);
+	free(cl.route);
+	free(cl.arg);
+
+	/* every plugin passes its ABI check before the server exists */
+	if (!(plugins = calloc(cfg.nroutes, sizeof(*plugins))))
+		die_usage("out of memory");
+	for (size_t i = 0; i < cfg.nroutes; i++) {
+		if (rwsd_plugin_open(&plugins[i], cfg.routes[i].plugin, err, sizeof(err)) < 0) {
+			close_plugins(plugins, i);
+			die_usage("%s", err);
+		}
+	}
+
+	err[0] = '\0';
+	if (!(server = rws_server_create(&cfg.opts, &r, err, sizeof(err)))) {
+		rwsd_log("cannot create the server: %s", err[0] ? err : rws_strerror(r));
+		close_plugins(plugins, cfg.nroutes);
+		goto out;
+	}
+	for (size_t i = 0; i < cfg.nroutes; i++) {
+		struct rwsd_route *rt = &cfg.routes[i];
+		if (rwsd_plugin_start(&plugins[i], server, rt->args, rt->path, err, sizeof(err)) < 0) {
+			rwsd_log("%s", err);
+			goto err_server;
+		}
+		if ((r = rws_server_route(server, rt->path, &plugins[i].handler)) < 0) {
+			rwsd_log("route %s (%s): %s", rt->path, rt->origin, rws_strerror(r));
+			goto err_server;
+		}
+	}
+
+	err[0] = '\0';
+	if ((r = rws_server_start(server, err, sizeof(err))) < 0) {
+		rwsd_log("%s", err[0] ? err : rws_strerror(r));
+		goto err_server;
+	}
+	rwsd_config_format_addr(cfg.host, rws_server_port(server), addr, sizeof(addr));
+	rwsd_log("listening on %s (%ld reactors)", addr, reactor_count(&cfg));
+
+	for (;;) {
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			rwsd_log("SIGHUP: reload not supported yet");
+			continue;
+		}
+		break;
+	}
+	rwsd_log("shutting down");
+	rws_server_shutdown(server);
+	status = 0;
+
+err_server:
+	rws_server_destroy(server);
+	close_plugins(plugins, cfg.nroutes);
+out:
+	free(plugins);
+	rwsd_config_free(&cfg);
+	return status;
+}

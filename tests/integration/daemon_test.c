@@ -1,0 +1,208 @@
+/*
+ * daemon_test: what ringwsd does as a program, outside the WebSocket
+ * protocol: refusing bad plugins, shutting down on SIGTERM, HTTP answers
+ * for what is not an upgrade (404, 426, 503) and the handshake timeout.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+TestSuite(daemon, .fini = harness_teardown, .timeout = 30);
+
+#define UPGRADE_HEADERS                                                     \
+	"Upgrade: websocket\r\nConnection: Upgrade\r\n"                     \
+	"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+
+/* Sends a request for path (with the upgrade headers if upgrade) and
+ * returns the response status; *fdp keeps the connection open if given. */
+static int request(struct daemon *d, const char *path, int upgrade, char *head, size_t cap,
+		   int *fdp)
+{
+	int fd = tcp_connect(d->port, 5000);
+	char req[512];
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s\r\n", path, d->port,
+		 upgrade ? UPGRADE_HEADERS : "");
+	cr_assert_eq(tcp_send(fd, req, strlen(req)), 0);
+	int st = http_read_head(fd, head, cap);
+	if (fdp)
+		*fdp = fd;
+	else
+		close(fd);
+	return st;
+}
+
+/* A plugin refused by the loader: exit status 2, its path in the message,
+ * never a listening line. */
+static void expect_refused(const char *plugin, int want_status)
+{
+	const char *so = harness_build(plugin);
+	const char *args[] = { "--listen", "127.0.0.1:0", "--route", NULL, NULL };
+	char r[512];
+	snprintf(r, sizeof(r), "/=%s", so);
+	args[3] = r;
+	struct daemon *d = daemon_spawn(args);
+	int st = daemon_wait_exit(d, 10000);
+	const char *log = daemon_log(d);
+	cr_assert(st >= 0, "ringwsd still running with %s; stderr:\n%s", plugin, log);
+	cr_assert(WIFEXITED(st), "ringwsd died of signal %d with %s; stderr:\n%s",
+		  WIFSIGNALED(st) ? WTERMSIG(st) : 0, plugin, log);
+	if (want_status)
+		cr_assert_eq(WEXITSTATUS(st), want_status, "%s: exit %d, wanted %d; stderr:\n%s", plugin,
+			     WEXITSTATUS(st), want_status, log);
+	else
+		cr_assert_neq(WEXITSTATUS(st), 0, "%s: exit 0; stderr:\n%s", plugin, log);
+	const char *base = strrchr(so, '/') + 1;
+	cr_assert(strstr(log, base), "the message does not name %s:\n%s", base, log);
+	cr_assert(!strstr(log, "listening on"), "ringwsd listened with %s:\n%s", plugin, log);
+}
+
+/* a major ABI version other than ours */
+Test(daemon, plugin_bad_abi_major)
+{
+	expect_refused("test-plugins/badabi.so", 2);
+}
+
+/* a minor ABI version newer than ours */
+Test(daemon, plugin_newer_abi_minor)
+{
+	expect_refused("test-plugins/newminor.so", 2);
+}
+
+/* no rws_plugin_entry symbol */
+Test(daemon, plugin_without_entry)
+{
+	expect_refused("test-plugins/noentry.so", 2);
+}
+
+/* init() returning an error: ringwsd does not start (and never calls fini,
+ * which would abort) */
+Test(daemon, plugin_init_fails)
+{
+	expect_refused("test-plugins/failinit.so", 0);
+}
+
+/* SIGTERM: each of 20 Node ws clients gets close 1001; ringwsd exits 0 */
+Test(daemon, sigterm_closes_every_client)
+{
+	struct daemon *d = daemon_start("--route", route("/", "echo"), "--threads", "2", NULL);
+	struct peer *p = peer_start(PEER_NODE, "wait_close", daemon_url(d, "/"), "n=20",
+				    "expect=1001", NULL);
+	cr_assert_eq(peer_read_line(p, 20000), 0, "clients never connected: %s\n%s", p->line, p->err);
+	int st = daemon_stop(d);
+	int rc = peer_finish(p, 15000);
+	cr_assert_eq(rc, 0, "clients after SIGTERM: %s\n%s\nringwsd stderr:\n%s", p->line, p->err,
+		     daemon_log(d));
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		  "ringwsd after SIGTERM: wait status %d (exit %d, signal %d); stderr:\n%s", st,
+		  WIFEXITED(st) ? WEXITSTATUS(st) : -1, WIFSIGNALED(st) ? WTERMSIG(st) : 0,
+		  daemon_log(d));
+}
+
+/* a path with no route: 404, upgrade or not */
+Test(daemon, unknown_path_404)
+{
+	struct daemon *d = daemon_start("--route", route("/", "echo"), "--route",
+					route("/chat", "chat"), NULL);
+	char head[4096];
+	int st = request(d, "/nowhere", 1, head, sizeof(head), NULL);
+	cr_assert_eq(st, 404, "upgrade to /nowhere: got %d:\n%s", st, head);
+	st = request(d, "/chat/more", 0, head, sizeof(head), NULL);
+	cr_assert_eq(st, 404, "GET /chat/more: got %d:\n%s", st, head);
+}
+
+/* plain HTTP to a route: 426 Upgrade Required, naming the protocol to
+ * upgrade to (RFC 9110 15.5.22: the Upgrade header is a MUST) */
+Test(daemon, plain_http_426)
+{
+	struct daemon *d = daemon_start("--route", route("/", "echo"), NULL);
+	char head[4096], v[64];
+	int st = request(d, "/", 0, head, sizeof(head), NULL);
+	cr_assert_eq(st, 426, "plain GET /: got %d:\n%s", st, head);
+	cr_assert(http_header(head, "Upgrade", v, sizeof(v)) == 0 && strcasestr(v, "websocket"),
+		  "426 without Upgrade: websocket:\n%s", head);
+}
+
+/* Closes a raw WebSocket connection with a masked close 1000 and waits for
+ * TCP to close. */
+static void ws_close_raw(int fd)
+{
+	static const unsigned char close1000[] = { 0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xe8 ^ 2 };
+	cr_assert_eq(tcp_send(fd, close1000, sizeof(close1000)), 0);
+	unsigned char h[4];
+	cr_assert_eq(tcp_read(fd, h, 4), 0, "no close reply");
+	cr_assert(h[0] == 0x88 && h[1] == 2 && h[2] == 0x03 && h[3] == 0xe8,
+		  "close reply %02x %02x %02x %02x", h[0], h[1], h[2], h[3]);
+	cr_assert_eq(tcp_expect_eof(fd, 3000, NULL), 0, "TCP still open after the close handshake");
+	close(fd);
+}
+
+/* --max-connections 2: the third upgrade gets 503; once one closes, a new
+ * one is accepted */
+Test(daemon, max_connections_503)
+{
+	struct daemon *d = daemon_start("--route", route("/", "echo"), "--max-connections", "2", NULL);
+	char head[4096];
+	int a, b;
+	cr_assert_eq(request(d, "/", 1, head, sizeof(head), &a), 101, "first: %s", head);
+	cr_assert_eq(request(d, "/", 1, head, sizeof(head), &b), 101, "second: %s", head);
+	int st = request(d, "/", 1, head, sizeof(head), NULL);
+	cr_assert_eq(st, 503, "third connection: got %d:\n%s", st, head);
+	ws_close_raw(a);
+	long long end = now_ms() + 2000;
+	do {
+		st = request(d, "/", 1, head, sizeof(head), &a);
+		if (st != 101) {
+			close(a);
+			usleep(20000);
+		}
+	} while (st != 101 && now_ms() < end);
+	cr_assert_eq(st, 101, "after one closed, still refused: %d:\n%s", st, head);
+	ws_close_raw(a);
+	ws_close_raw(b);
+}
+
+/* Time until the server closes fd, in ms (-1 if it sends data instead). */
+static long long time_to_close(int fd, long long start)
+{
+	int rc = tcp_expect_eof(fd, 5000, NULL);
+	cr_assert_neq(rc, -EAGAIN, "connection still open after 5 s");
+	return rc == 0 ? now_ms() - start : -1;
+}
+
+/* --handshake-timeout 500: a silent connection and a half-sent request are
+ * closed after about 500 ms; an upgraded connection is not */
+Test(daemon, handshake_timeout)
+{
+	struct daemon *d = daemon_start("--route", route("/", "echo"), "--handshake-timeout", "500",
+					NULL);
+	long long t0 = now_ms();
+	int idle = tcp_connect(d->port, 5000);
+	int half = tcp_connect(d->port, 5000);
+	const char *part = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n";
+	cr_assert_eq(tcp_send(half, part, strlen(part)), 0);
+	char head[4096];
+	int up;
+	cr_assert_eq(request(d, "/", 1, head, sizeof(head), &up), 101, "%s", head);
+
+	long long t = time_to_close(idle, t0);
+	cr_assert(t >= 400 && t <= 2500, "idle connection closed after %lld ms, wanted ~500", t);
+	t = time_to_close(half, t0);
+	cr_assert(t >= 400 && t <= 2500, "half-sent request closed after %lld ms, wanted ~500", t);
+	close(idle);
+	close(half);
+
+	usleep(300000);	/* the upgraded connection is well past 500 ms now */
+	static const unsigned char ping[] = { 0x89, 0x80, 9, 8, 7, 6 };
+	cr_assert_eq(tcp_send(up, ping, sizeof(ping)), 0);
+	unsigned char pong[2];
+	cr_assert_eq(tcp_read(up, pong, 2), 0, "upgraded connection closed by the handshake timeout");
+	cr_assert(pong[0] == 0x8a && pong[1] == 0, "pong %02x %02x", pong[0], pong[1]);
+	ws_close_raw(up);
+}
