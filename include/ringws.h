@@ -105,6 +105,25 @@ RWS_API uint16_t rws_server_port(const struct rws_server *s);
  * reactors. Safe from a signal-handling thread, not from a callback. */
 RWS_API void rws_server_shutdown(struct rws_server *s);
 
+/* Hands the server a connection accepted elsewhere whose request head may
+ * already be partly or wholly read (ws's noServer + handleUpgrade): from now
+ * on the server owns fd (blocking or not) and answers the upgrade as if it
+ * had accepted it; head[0..len) is what was read (copied). Any thread, after
+ * rws_server_start(). Returns 0, or a negative errno (then fd is still the
+ * caller's). */
+RWS_API int rws_server_adopt(struct rws_server *s, int fd, const void *head, size_t len);
+
+/* Counters of one reactor. */
+struct rws_reactor_stats {
+	uint64_t accepted;	/* connections accepted or adopted */
+	uint64_t open;		/* connections alive now (any phase) */
+	uint64_t enobufs;	/* times the receive buffer ring ran dry */
+};
+
+/* Fills out[0..max) with each reactor's counters. Returns the number of
+ * reactors. */
+RWS_API int rws_server_stats(const struct rws_server *s, struct rws_reactor_stats *out, int max);
+
 /* Frees a stopped (or never started) server. */
 RWS_API void rws_server_destroy(struct rws_server *s);
 

@@ -148,7 +148,8 @@ struct rws_conn *rws_conn_new(struct reactor *r, int fd)
 	if (getpeername(fd, &c->peer.sa, &c->peer_len) < 0)
 		c->peer_len = 0;
 	rws_session_init(&c->s, &r->srv->scfg, 0);
-	r->nconns++;
+	atomic_fetch_add_explicit(&r->nconns, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->n_accepted, 1, memory_order_relaxed);
 	unsigned total = atomic_fetch_add(&r->srv->nconns, 1) + 1;
 	set_phase(c, PH_HANDSHAKE, T_HANDSHAKE);
 	rws_conn_arm_recv(c);
@@ -190,7 +191,7 @@ void rws_conn_release(struct rws_conn *c)
 	c->hs = c->meta = NULL;
 	rws_session_free(&c->s);
 	c->phase = PH_FREE;
-	r->nconns--;
+	atomic_fetch_sub_explicit(&r->nconns, 1, memory_order_relaxed);
 	atomic_fetch_sub(&r->srv->nconns, 1);
 	c->gen++;	/* jobs still naming this life are dropped */
 	c->fnext = r->free_conns;
@@ -316,6 +317,15 @@ void rws_conn_open(struct rws_conn *c)
 		h->on_open(h->ctx, c);
 }
 
+static void handshake_bytes(struct rws_conn *c, uint8_t *data, size_t len);
+
+void rws_conn_adopt(struct reactor *r, int fd, struct sbuf *head)
+{
+	struct rws_conn *c = rws_conn_new(r, fd);
+	if (c && c->phase == PH_HANDSHAKE && head && head->len)
+		handshake_bytes(c, head->data, head->len);
+}
+
 static void handshake_bytes(struct rws_conn *c, uint8_t *data, size_t len)
 {
 	size_t max = RWS_HTTP_MAX_HEAD_DEFAULT;
@@ -378,7 +388,7 @@ void rws_conn_on_recv(struct rws_conn *c, struct io_uring_cqe *cqe)
 		rws_conn_teardown(c, RWS_CLOSE_ABNORMAL, NULL, 0);
 	} else if (res == -ENOBUFS) {
 		/* the buffer ring ran dry: re-arm once buffers come back */
-		c->r->n_enobufs++;
+		atomic_fetch_add_explicit(&c->r->n_enobufs, 1, memory_order_relaxed);
 		if (c->phase != PH_DEAD && !(c->flags & (CF_REARM | CF_RECV_ARMED))) {
 			c->flags |= CF_REARM;
 			c->fnext = c->r->rearm_head;

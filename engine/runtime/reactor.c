@@ -342,6 +342,12 @@ static void run_job(struct reactor *r, struct job *j)
 	case JOB_STOP:
 		stop_reactor(r);
 		break;
+	case JOB_ADOPT:
+		if (r->stopping)
+			close(j->fd);
+		else
+			rws_conn_adopt(r, j->fd, j->b);
+		break;
 	}
 	if (j->b)
 		rws_sbuf_put(j->b);
@@ -402,7 +408,6 @@ static void on_accept(struct reactor *r, struct io_uring_cqe *cqe)
 		close(cqe->res);
 		return;
 	}
-	r->n_accepted++;
 	rws_conn_new(r, cqe->res);
 }
 
@@ -458,7 +463,7 @@ static void loop(struct reactor *r)
 		}
 		if (!r->accept_armed && !r->stopping)
 			arm_accept(r);
-		if (r->stopping && r->nconns == 0)
+		if (r->stopping && atomic_load_explicit(&r->nconns, memory_order_relaxed) == 0)
 			break;
 
 		struct __kernel_timespec ts, *tsp = NULL;

@@ -113,17 +113,18 @@ struct tlist {
 };
 
 /* A job posted to a reactor from another thread. */
-enum job_kind { JOB_SEND, JOB_CLOSE, JOB_BROADCAST, JOB_FOREACH, JOB_STOP, JOB_PING, JOB_PONG };
+enum job_kind { JOB_SEND, JOB_CLOSE, JOB_BROADCAST, JOB_FOREACH, JOB_STOP, JOB_PING, JOB_PONG, JOB_ADOPT };
 
 struct job {
 	struct job *next;
 	uint8_t kind;
 	struct rws_conn *c;	/* SEND/CLOSE/PING/PONG */
+	int fd;			/* ADOPT */
 	uint32_t gen;
 	unsigned flags;		/* SEND: RWS_SEND_*; CLOSE: code */
 	const struct route *route;	/* BROADCAST/FOREACH */
 	const struct rws_conn *except;
-	struct sbuf *b;		/* SEND/PING/PONG payload; BROADCAST: the frame */
+	struct sbuf *b;		/* SEND/PING/PONG payload; BROADCAST: the frame; ADOPT: head bytes */
 	void (*fn)(struct rws_conn *, void *);
 	void *arg;
 };
@@ -148,7 +149,7 @@ struct reactor {
 	uint64_t efd_val;
 	/* connections */
 	struct rws_conn *free_conns;	/* pool, linked through fnext */
-	uint32_t nconns;		/* live connections (any phase) */
+	atomic_uint nconns;		/* live connections (any phase); read by stats */
 	struct rws_conn **open_by_route;	/* per route index: list heads */
 	struct tlist hs_timers, linger_timers, close_timers;
 	struct rws_conn *flush_head;
@@ -158,8 +159,9 @@ struct reactor {
 	struct rws_hs_request req;	/* scratch for parsing an upgrade */
 	char errbuf[256];
 	int start_err;
-	/* counters */
-	uint64_t n_enobufs, n_accepted;
+	/* counters, written by the reactor, read by anyone */
+	_Atomic uint64_t n_enobufs, n_accepted;
+
 };
 
 struct rws_server {
@@ -170,6 +172,7 @@ struct rws_server {
 	int nreactors;
 	struct reactor *reactors;
 	atomic_uint nconns;		/* across reactors, for max_connections */
+	atomic_uint next_adopt;		/* round robin for rws_server_adopt */
 	uint16_t port;
 	int started;
 	struct sockaddr_storage trusted[16];
@@ -215,6 +218,7 @@ void rws_conn_close_expired(struct rws_conn *c);
 void rws_conn_release(struct rws_conn *c);
 void rws_conn_open(struct rws_conn *c);
 void rws_conn_linger_now(struct rws_conn *c);
+void rws_conn_adopt(struct reactor *r, int fd, struct sbuf *head);
 
 struct sbuf *rws_sbuf_new(size_t cap);
 void rws_sbuf_put(struct sbuf *b);

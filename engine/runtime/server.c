@@ -257,6 +257,41 @@ int rws_server_start(struct rws_server *s, char *errbuf, size_t errlen)
 	return 0;
 }
 
+int rws_server_adopt(struct rws_server *s, int fd, const void *head, size_t len)
+{
+	if (!s->started || fd < 0)
+		return -EINVAL;
+	if (len > RWS_HTTP_MAX_HEAD_DEFAULT)
+		return -E2BIG;
+	struct job *j = calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	j->b = rws_sbuf_new(len ? len : 1);
+	if (!j->b) {
+		free(j);
+		return -ENOMEM;
+	}
+	if (len)
+		memcpy(j->b->data, head, len);
+	j->b->len = len;
+	j->kind = JOB_ADOPT;
+	j->fd = fd;
+	unsigned i = atomic_fetch_add(&s->next_adopt, 1) % (unsigned)s->nreactors;
+	rws_reactor_post(&s->reactors[i], j);
+	return 0;
+}
+
+int rws_server_stats(const struct rws_server *s, struct rws_reactor_stats *out, int max)
+{
+	for (int i = 0; i < s->nreactors && i < max; i++) {
+		struct reactor *r = &s->reactors[i];
+		out[i].accepted = atomic_load_explicit(&r->n_accepted, memory_order_relaxed);
+		out[i].open = atomic_load_explicit(&r->nconns, memory_order_relaxed);
+		out[i].enobufs = atomic_load_explicit(&r->n_enobufs, memory_order_relaxed);
+	}
+	return s->nreactors;
+}
+
 uint16_t rws_server_port(const struct rws_server *s)
 {
 	return s->port;
@@ -293,6 +328,8 @@ void rws_server_destroy(struct rws_server *s)
 		struct job *j = r->inbox_head;
 		while (j) {
 			struct job *next = j->next;
+			if (j->kind == JOB_ADOPT)
+				close(j->fd);
 			rws_sbuf_put(j->b);
 			free(j);
 			j = next;

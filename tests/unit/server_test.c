@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "ringws.h"
 #include "wsclient.h"
@@ -466,4 +469,64 @@ Test(server, backpressure_refuses_then_drains)
 	}
 	wait_for(&rec.drains, 1);
 	close(fd);
+}
+
+Test(server, connections_reach_both_reactors)
+{
+	opts.threads = 2;
+	start();
+	enum { N = 40 };
+	int fds[N];
+	for (int i = 0; i < N; i++) {
+		fds[i] = wsc_open(port, "/");
+		cr_assert_geq(fds[i], 0);
+	}
+	wait_for(&rec.opens, N);
+	struct rws_reactor_stats st[4];
+	cr_assert_eq(rws_server_stats(srv, st, 4), 2);
+	cr_assert_eq(st[0].accepted + st[1].accepted, N);
+	cr_assert_gt(st[0].accepted, 0, "reactor 0 got none of %d", N);
+	cr_assert_gt(st[1].accepted, 0, "reactor 1 got none of %d", N);
+	cr_assert_eq(st[0].open + st[1].open, N);
+	for (int i = 0; i < N; i++)
+		close(fds[i]);
+}
+
+/* ws's noServer + handleUpgrade: our own listener, part of the request read
+ * by us, the rest read by the server after the hand-over */
+Test(server, adopts_a_socket_accepted_elsewhere)
+{
+	start();
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(listen(l, 4), 0);
+	socklen_t al = sizeof(a);
+	getsockname(l, (struct sockaddr *)&a, &al);
+	int fd = wsc_connect(ntohs(a.sin_port), 5000);
+	int s = accept(l, NULL, NULL);
+	cr_assert_geq(s, 0);
+	static const char req[] = "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+				  "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+				  "Sec-WebSocket-Version: 13\r\n\r\n";
+	size_t half = 20;
+	cr_assert_eq(wsc_send_raw(fd, req, half), 0);
+	char got[64];
+	ssize_t n = recv(s, got, sizeof(got), 0);
+	cr_assert_eq(n, (ssize_t)half);
+	cr_assert_eq(rws_server_adopt(srv, s, got, (size_t)n), 0);
+	cr_assert_eq(wsc_send_raw(fd, req + half, sizeof(req) - 1 - half), 0);
+	char head[1024];
+	size_t hl = 0;
+	while (hl < sizeof(head) - 1 && (hl < 4 || memcmp(head + hl - 4, "\r\n\r\n", 4) != 0)) {
+		cr_assert_eq(recv(fd, head + hl, 1, 0), 1);
+		hl++;
+	}
+	head[hl] = 0;
+	cr_assert(strncmp(head, "HTTP/1.1 101", 12) == 0, "%s", head);
+	expect_echo(fd, 0x81, "adopted", 7);
+	close(fd);
+	close(l);
+	cr_assert_eq(rws_server_adopt(srv, -1, NULL, 0), -EINVAL);
 }
