@@ -11,8 +11,9 @@
  * A client too slow to keep up meets the server's backpressure policy
  * (--max-buffered, --backpressure) like any other.
  *
- * The broadcast goes to the path the sender connected to, so one chat.so
- * routed at /a and /b runs two separate rooms.
+ * The broadcast goes to the route of the path the sender connected to, so
+ * one chat.so routed at /a and /b runs two separate rooms; routed at "*" it
+ * runs one room for every path that route catches.
  */
 #include "ringws_plugin.h"
 

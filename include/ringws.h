@@ -55,11 +55,15 @@ struct rws_handler {
 			   int is_text);
 	void (*on_ping)(void *ctx, struct rws_conn *c, const void *data, size_t len);
 	void (*on_pong)(void *ctx, struct rws_conn *c, const void *data, size_t len);
-	/* The connection is gone after this returns. code 1005: the peer's
-	 * close had no code; 1006: no close frame (transport lost, timeout). */
+	/* Once per connection that on_open saw; the connection is gone after
+	 * this returns (sends fail with -EPIPE). code 1005: the peer's close
+	 * had no code; 1006: no close frame (transport lost, timeout). User data
+	 * attached in on_upgrade of an upgrade that never opened is the
+	 * handler's to free: on_close does not run for it. */
 	void (*on_close)(void *ctx, struct rws_conn *c, int code, const char *reason,
 			 size_t reason_len);
-	/* The queued bytes fell below the bound after a send crossed it. */
+	/* A send left the queue at or over max_buffered (later sends may have
+	 * been refused); now it has fallen below it again. */
 	void (*on_drain)(void *ctx, struct rws_conn *c);
 };
 
@@ -73,7 +77,7 @@ struct rws_server_options {
 	uint32_t max_connections;	/* over it, answer 503; 0: no limit */
 	uint32_t handshake_timeout_ms;	/* 10 s */
 	uint32_t close_timeout_ms;	/* 30 s */
-	size_t max_buffered;		/* per-connection send queue bound, 1 MiB */
+	size_t max_buffered;		/* per-connection send queue bound, 1 MiB; 0: none */
 	enum rws_backpressure backpressure;
 	const char *trusted_proxies;	/* comma list of addresses whose X-Forwarded-For is believed */
 	int auto_pong;			/* 1: answer pings (the default) */
@@ -120,8 +124,8 @@ struct rws_reactor_stats {
 	uint64_t enobufs;	/* times the receive buffer ring ran dry */
 };
 
-/* Fills out[0..max) with each reactor's counters. Returns the number of
- * reactors. */
+/* Fills out[0..max) with each reactor's counters (out may be NULL when max
+ * is 0). Returns the number of reactors. */
 RWS_API int rws_server_stats(const struct rws_server *s, struct rws_reactor_stats *out, int max);
 
 /* Frees a stopped (or never started) server. */

@@ -118,7 +118,8 @@ static int parse_number(const char *s, uint64_t max, int sized, uint64_t *out, c
 	*out = v * mul;
 	return 0;
 bad:
-	say(err, errlen, "'%s' is not a number%s", s, sized ? " of bytes (suffix K, M or G)" : "");
+	say(err, errlen, "'%s' is not a whole number%s", s,
+	    sized ? " of bytes (suffix K, M or G)" : " (0 or more)");
 	return -EINVAL;
 range:
 	say(err, errlen, "'%s' is out of range (at most %llu)", s, (unsigned long long)max);

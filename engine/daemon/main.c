@@ -8,7 +8,9 @@
  *
  *   1. SIGTERM, SIGINT and SIGHUP are blocked first, before any thread
  *      exists, so every thread the library or a plugin creates inherits the
- *      mask and main alone receives them, synchronously, with sigwait().
+ *      mask and main alone receives them, synchronously, with sigwait():
+ *      no handler runs in the middle of a reactor's work. A signal that
+ *      arrives during start-up waits, pending, until sigwait() takes it.
  *      SIGPIPE is ignored: a peer that goes away must not kill the process.
  *   2. Every plugin file is opened and its ABI checked before the server is
  *      created, so a bad file costs nothing and exits with status 2.
@@ -25,12 +27,14 @@
  * Shutdown (SIGTERM, SIGINT): rws_server_shutdown() sends 1001 to every
  * client and waits for the close handshakes, then the server is destroyed
  * before the plugins' fini() (a handler's ctx must outlive the server) and
- * the plugins are unloaded.
+ * the plugins are unloaded. A second SIGTERM or SIGINT meanwhile exits at
+ * once with status 1. SIGHUP only logs for now (reloading comes with TLS).
  */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,8 +50,30 @@
 
 #define EXIT_USAGE 2
 
+/* A byte count as the options take it: 1048576 is "1M". */
+static void fmt_bytes(uint64_t n, char *out, size_t len)
+{
+	static const char unit[] = "GMK";
+
+	for (int i = 0; i < 3; i++) {
+		unsigned shift = 30 - 10 * (unsigned)i;
+		if (n && n % (1ull << shift) == 0) {
+			snprintf(out, len, "%llu%c", (unsigned long long)(n >> shift), unit[i]);
+			return;
+		}
+	}
+	snprintf(out, len, "%llu", (unsigned long long)n);
+}
+
+/* The defaults shown are the library's own, so they cannot drift. */
 static void usage(FILE *f)
 {
+	struct rws_server_options o;
+	char payload[32], buffered[32];
+
+	rws_server_options_default(&o);
+	fmt_bytes(o.max_payload, payload, sizeof(payload));
+	fmt_bytes(o.max_buffered, buffered, sizeof(buffered));
 	fprintf(f,
 		"usage: ringwsd [options]\n"
 		"\n"
@@ -58,18 +84,21 @@ static void usage(FILE *f)
 		"  --arg PATH=STRING          the argument string of PATH's plugin (\"\")\n"
 		"  --threads N                reactor threads (0: one per core)\n"
 		"  --config FILE              read settings and routes from FILE first\n"
-		"  --max-payload BYTES        largest message accepted (100M; 0: no limit)\n"
-		"  --max-connections N        answer 503 beyond N connections (0: no limit)\n"
-		"  --handshake-timeout MS     time allowed for the opening handshake (10000)\n"
-		"  --close-timeout MS         time allowed for the closing handshake (30000)\n"
-		"  --max-buffered BYTES       per-connection send queue bound (1M)\n"
-		"  --backpressure close|refuse  past the bound: close with 1008, or refuse sends\n"
-		"  --trusted-proxy ADDR[,ADDR]  believe X-Forwarded-For from these peers\n"
+		"  --max-payload BYTES        largest message accepted (%s; 0: no limit)\n"
+		"  --max-connections N        answer 503 beyond N connections (%u; 0: no limit)\n"
+		"  --handshake-timeout MS     time allowed for the opening handshake (%u)\n"
+		"  --close-timeout MS         time allowed for the closing handshake (%u)\n"
+		"  --max-buffered BYTES       per-connection send queue bound (%s)\n"
+		"  --backpressure close|refuse  past the bound: close with 1008, or refuse sends (%s)\n"
+		"  --trusted-proxy ADDR[,ADDR]  believe X-Forwarded-For from these peers only\n"
 		"  --help                     this text\n"
 		"  --version                  version and plugin ABI\n"
 		"\n"
 		"BYTES take a K, M or G suffix. Options override the config file's settings;\n"
-		"--opt=VALUE works as well as --opt VALUE.\n");
+		"--opt=VALUE works as well as --opt VALUE. Exit status: 2 for a usage, config\n"
+		"or plugin error, 1 for a failure at run time, 0 after SIGTERM or SIGINT.\n",
+		payload, o.max_connections, o.handshake_timeout_ms, o.close_timeout_ms, buffered,
+		o.backpressure == RWS_BP_REFUSE ? "refuse" : "close");
 }
 
 /* What the command line says, kept until the config file has been read. */
@@ -202,13 +231,28 @@ static void build_config(struct rwsd_config *cfg, const struct cmdline *cl)
 }
 
 /* The reactor count the library will choose (ringws.h: one per online core). */
-static long reactor_count(const struct rwsd_config *cfg)
+/* One line per reactor: how many connections it took, so an operator (and
+ * the tests) can see the kernel spread them over every reactor. */
+static void log_reactor_stats(const struct rws_server *s)
 {
-	long n = cfg->opts.threads;
+	struct rws_reactor_stats st[256];
+	int n = rws_server_stats(s, st, 256);
+	for (int i = 0; i < n && i < 256; i++)
+		rwsd_log("reactor %d: %llu connections accepted, %llu receive-buffer shortages", i,
+			 (unsigned long long)st[i].accepted, (unsigned long long)st[i].enobufs);
+}
 
-	if (n <= 0)
-		n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? n : 1;
+/* During a graceful shutdown (up to the close timeout) a second SIGTERM or
+ * SIGINT means "now": exit without waiting for clients. */
+static void *second_signal(void *arg)
+{
+	const sigset_t *sigs = arg;
+	int sig;
+
+	while (sigwait(sigs, &sig) != 0 || sig == SIGHUP)
+		;
+	rwsd_log("second signal: exiting without waiting for clients");
+	_exit(1);
 }
 
 static void close_plugins(struct rwsd_plugin *pl, size_t n)
@@ -227,11 +271,17 @@ int main(int argc, char **argv)
 	char err[768], addr[96];
 	int r, sig, status = 1;
 
+	/* A shell starts background jobs with SIGINT ignored, and an ignored
+	 * signal is dropped even while blocked: restore the default first so
+	 * sigwait() sees it. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 
 	parse_cmdline(argc, argv, &cl);
@@ -274,7 +324,7 @@ int main(int argc, char **argv)
 		goto err_server;
 	}
 	rwsd_config_format_addr(cfg.host, rws_server_port(server), addr, sizeof(addr));
-	rwsd_log("listening on %s (%ld reactors)", addr, reactor_count(&cfg));
+	rwsd_log("listening on %s (%d reactors)", addr, rws_server_stats(server, NULL, 0));
 
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0)
@@ -286,7 +336,11 @@ int main(int argc, char **argv)
 		break;
 	}
 	rwsd_log("shutting down");
+	pthread_t waiter;
+	if (pthread_create(&waiter, NULL, second_signal, &sigs) == 0)
+		pthread_detach(waiter);
 	rws_server_shutdown(server);
+	log_reactor_stats(server);
 	status = 0;
 
 err_server:

@@ -7,12 +7,14 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "wsraw.h"
 
 TestSuite(daemon, .fini = harness_teardown, .timeout = 30);
 
@@ -86,6 +88,81 @@ Test(daemon, plugin_without_entry)
 Test(daemon, plugin_init_fails)
 {
 	expect_refused("test-plugins/failinit.so", 0);
+}
+
+/* io_uring refused (a container's seccomp profile): one clear line, exit 1 */
+Test(daemon, io_uring_unavailable)
+{
+	harness_deny_io_uring = 1;
+	const char *args[] = { "--listen", "127.0.0.1:0", "--route", route("/", "echo"), NULL };
+	struct daemon *d = daemon_spawn(args);
+	int st = daemon_wait_exit(d, 10000);
+	harness_deny_io_uring = 0;
+	const char *log = daemon_log(d);
+	cr_assert_neq(st, -1, "ringwsd did not exit:\n%s", log);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "exit status %d:\n%s", st, log);
+	cr_assert(strstr(log, "io_uring is unavailable"), "no clear message:\n%s", log);
+	cr_assert(!strstr(log, "listening on"), "%s", log);
+	/* one line */
+	const char *nl = strchr(log, '\n');
+	cr_assert(nl && !strchr(nl + 1, '\n'), "more than one line:\n%s", log);
+}
+
+/* SIGTERM with a message still queued: the whole echo arrives first, then
+ * the 1001, and ringwsd exits 0 after the closing handshake */
+Test(daemon, sigterm_loses_no_queued_message)
+{
+	struct daemon *d = daemon_start("--route", route("/", "echo"), NULL);
+	int fd = ws_open_with(d->port, "/", "");
+	size_t n = 8u << 20;
+	uint8_t *msg = random_bytes(n, 42);
+	send_frame(fd, FIN | OP_BINARY, msg, n);
+	/* the echo's header proves the server has the whole echo queued (it
+	 * is queued in one call); we read no more, so most of it waits in the
+	 * server's queue when SIGTERM arrives */
+	uint8_t hdr[10];
+	cr_assert_eq(tcp_read(fd, hdr, sizeof(hdr)), 0);
+	cr_assert_eq(hdr[0], FIN | OP_BINARY);
+	cr_assert_eq(hdr[1], 127);
+	cr_assert_eq(kill(d->pid, SIGTERM), 0);
+	uint8_t *got = malloc(n);
+	cr_assert_eq(tcp_read(fd, got, n), 0, "the rest of the queued echo");
+	cr_assert(memcmp(got, msg, n) == 0, "the echo arrived intact");
+	struct frame f;
+	int rc = next_frame(fd, &f);
+	cr_assert_eq(rc, 0, "after the echo: %s\nringwsd:\n%s", frame_describe(rc, &f), daemon_log(d));
+	cr_assert_eq(f.op, OP_CLOSE);
+	cr_assert_eq(frame_close_code(&f), 1001);
+	frame_free(&f);
+	send_close(fd, 1001, "");
+	cr_assert_eq(tcp_expect_eof(fd, EOF_MS, NULL), 0, "TCP closed after the handshake");
+	close(fd);
+	int st = daemon_wait_exit(d, 10000);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "wait status %d:\n%s", st, daemon_log(d));
+	free(got);
+	free(msg);
+}
+
+/* 10,000 connections open at once (Node ws), each echoing one message;
+ * with --threads 2 both reactors take a share (ringwsd logs each one's
+ * count at exit) */
+Test(daemon, ten_thousand_connections_on_both_reactors, .timeout = 120)
+{
+	struct daemon *d = daemon_start("--route", route("/", "echo"), "--threads", "2", NULL);
+	peer_expect_ok(d, PEER_NODE, "many", "/", "n=10000", NULL);
+	int st = daemon_stop(d);
+	const char *log = daemon_log(d);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "wait status %d:\n%s", st, log);
+	unsigned long long n[2] = { 0, 0 };
+	for (int i = 0; i < 2; i++) {
+		char key[32];
+		snprintf(key, sizeof(key), "reactor %d: ", i);
+		const char *p = strstr(log, key);
+		cr_assert(p, "no line for reactor %d:\n%s", i, log);
+		n[i] = strtoull(p + strlen(key), NULL, 10);
+		cr_assert_gt(n[i], 0, "reactor %d accepted nothing:\n%s", i, log);
+	}
+	cr_assert_eq(n[0] + n[1], 10000, "%s", log);
 }
 
 /* SIGTERM: each of 20 Node ws clients gets close 1001; ringwsd exits 0 */

@@ -16,7 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -70,6 +75,29 @@ const char *route(const char *path, const char *plugin)
 	return fmt("%s=%s/plugins/%s.so", path, RWS_BUILD, plugin);
 }
 
+int harness_deny_io_uring;
+
+/* A seccomp filter that makes io_uring_setup fail with EPERM, as a
+ * container runtime's default profile does. */
+static void deny_io_uring(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
+		dprintf(2, "harness: seccomp: %s\n", strerror(errno));
+		_exit(127);
+	}
+}
+
 /* fork+exec argv with stdout/stderr to the given pipe write ends (or
  * /dev/null for -1); the child dies with the test process. */
 static pid_t spawn(char *const *argv, int out_w, int err_w)
@@ -92,6 +120,8 @@ static pid_t spawn(char *const *argv, int out_w, int err_w)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
+	if (harness_deny_io_uring)
+		deny_io_uring();
 	execvp(argv[0], argv);
 	dprintf(2, "harness: exec %s: %s\n", argv[0], strerror(errno));
 	_exit(127);

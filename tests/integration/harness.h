@@ -88,6 +88,10 @@ int peer_finish(struct peer *p, int timeout_ms);
 void peer_expect_ok(struct daemon *d, enum peer_kind k, const char *scenario, const char *path,
 		    ...) __attribute__((sentinel));
 
+/* When set, children start with a seccomp filter that fails io_uring_setup
+ * with EPERM (as a container's default profile does). */
+extern int harness_deny_io_uring;
+
 /* Stops every daemon and peer this process started; a Criterion .fini. */
 void harness_teardown(void);
 

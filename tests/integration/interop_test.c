@@ -117,12 +117,14 @@ BOTH(unknown_path)
 }
 
 /* chat.so on two reactors: one sender, every other client receives its
- * message exactly once; then three senders among eight clients */
+ * message exactly once; three senders among eight clients; one sender and
+ * 100 receivers */
 BOTH(broadcast)
 {
 	struct daemon *d = daemon_start("--route", route("/chat", "chat"), "--threads", "2", NULL);
 	peer_expect_ok(d, k, "broadcast", "/chat", "n=6", NULL);
 	peer_expect_ok(d, k, "broadcast", "/chat", "n=8", "senders=3", NULL);
+	peer_expect_ok(d, k, "broadcast", "/chat", "n=101", NULL);
 }
 
 /* 200 concurrent connections on two reactors, each echoing its own message */
