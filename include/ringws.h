@@ -81,6 +81,8 @@ struct rws_server_options {
 	enum rws_backpressure backpressure;
 	const char *trusted_proxies;	/* comma list of addresses whose X-Forwarded-For is believed */
 	int auto_pong;			/* 1: answer pings (the default) */
+	uint32_t recv_buffers;		/* provided receive buffers per reactor: a power of two <= 32768, 1024 */
+	uint32_t recv_buffer_size;	/* bytes each, 16 KiB */
 };
 
 RWS_API void rws_server_options_default(struct rws_server_options *o);

@@ -31,8 +31,6 @@
 #include <unistd.h>
 
 #define RING_ENTRIES 1024
-#define BUF_COUNT 1024		/* provided buffers per reactor (power of two) */
-#define BUF_SIZE (16 * 1024)
 #define BGID 1
 
 static _Thread_local struct reactor *current;
@@ -153,8 +151,8 @@ static int ring_setup(struct reactor *r)
  * map the ring ourselves and register it. */
 static int bufring_setup(struct reactor *r)
 {
-	r->nbufs = BUF_COUNT;
-	r->buf_size = BUF_SIZE;
+	r->nbufs = r->srv->o.recv_buffers;
+	r->buf_size = r->srv->o.recv_buffer_size;
 	size_t rsz = r->nbufs * sizeof(struct io_uring_buf);
 	void *ring = mmap(NULL, rsz, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
 	if (ring == MAP_FAILED)

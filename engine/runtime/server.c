@@ -31,6 +31,8 @@ void rws_server_options_default(struct rws_server_options *o)
 	o->backpressure = RWS_BP_CLOSE;
 	o->trusted_proxies = NULL;
 	o->auto_pong = 1;
+	o->recv_buffers = 1024;
+	o->recv_buffer_size = 16 * 1024;
 }
 
 static int parse_trusted(struct rws_server *s, const char *list, char *errbuf, size_t errlen)
@@ -116,6 +118,15 @@ struct rws_server *rws_server_create(const struct rws_server_options *o, int *er
 	if (s->o.threads > 256) {
 		*err = -EINVAL;
 		snprintf(errbuf, errlen, "too many threads (%d)", s->o.threads);
+		free(s);
+		return NULL;
+	}
+	uint32_t nb = s->o.recv_buffers, bs = s->o.recv_buffer_size;
+	if (!nb || nb > 32768 || (nb & (nb - 1)) || bs < 256 || bs > (1u << 24)) {
+		*err = -EINVAL;
+		snprintf(errbuf, errlen,
+			 "recv_buffers must be a power of two up to 32768 and recv_buffer_size "
+			 "256 bytes to 16 MiB");
 		free(s);
 		return NULL;
 	}

@@ -530,3 +530,155 @@ Test(server, adopts_a_socket_accepted_elsewhere)
 	close(l);
 	cr_assert_eq(rws_server_adopt(srv, -1, NULL, 0), -EINVAL);
 }
+
+/* A buffer ring far too small for the traffic: receives end with -ENOBUFS
+ * and are re-armed; no byte is lost and no connection stalls. */
+Test(server, running_out_of_receive_buffers_loses_nothing)
+{
+	opts.recv_buffers = 4;
+	opts.recv_buffer_size = 1024;
+	start();
+	enum { N = 8 };
+	int fds[N];
+	for (int i = 0; i < N; i++) {
+		fds[i] = wsc_open(port, "/");
+		cr_assert_geq(fds[i], 0);
+	}
+	size_t n = 256 * 1024;
+	uint8_t *p = malloc(n);
+	for (size_t k = 0; k < n; k++)
+		p[k] = (uint8_t)(k * 31);
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < N; i++)
+			cr_assert_eq(wsc_send_frame(fds[i], 0x82, p, n), 0);
+		for (int i = 0; i < N; i++) {
+			struct wsc_frame f;
+			cr_assert_eq(wsc_recv_frame(fds[i], &f), 1, "client %d round %d", i, round);
+			cr_assert_eq(f.len, n);
+			cr_assert(memcmp(f.data, p, n) == 0);
+			free(f.data);
+		}
+	}
+	struct rws_reactor_stats st;
+	rws_server_stats(srv, &st, 1);
+	cr_assert_gt(st.enobufs, 0, "the ring never ran dry: the test tests nothing");
+	free(p);
+	for (int i = 0; i < N; i++)
+		close(fds[i]);
+}
+
+Test(server, bad_buffer_options_are_refused)
+{
+	int err;
+	char eb[256];
+	opts.recv_buffers = 1000;
+	cr_assert_null(rws_server_create(&opts, &err, eb, sizeof(eb)));
+	cr_assert_eq(err, -EINVAL);
+	cr_assert_not_null(strstr(eb, "power of two"), "%s", eb);
+}
+
+/* --- the calls a handler makes ------------------------------------------ */
+
+static void on_message_calls(void *ctx, struct rws_conn *c, const void *data, size_t len,
+			     int is_text)
+{
+	(void)ctx, (void)is_text;
+	if (len == 4 && memcmp(data, "kill", 4) == 0) {
+		rws_conn_terminate(c);
+	} else if (len == 4 && memcmp(data, "ping", 4) == 0) {
+		cr_assert_eq(rws_conn_ping(c, "srv", 3), 0);
+	} else if (len == 4 && memcmp(data, "frag", 4) == 0) {
+		cr_assert_eq(rws_conn_send(c, "one,", 4, RWS_SEND_MORE), 0);
+		cr_assert_eq(rws_conn_send(c, "two,", 4, RWS_SEND_MORE), 0);
+		cr_assert_eq(rws_conn_send(c, "x", 1, RWS_SEND_BINARY), -EINVAL,
+			     "a binary message inside a text one");
+		cr_assert_eq(rws_conn_send(c, "three", 5, RWS_SEND_TEXT), 0);
+	} else if (len == 5 && memcmp(data, "pause", 5) == 0) {
+		rws_conn_pause(c);
+	}
+	atomic_fetch_add(&rec.messages, 1);
+}
+
+static atomic_int pongs;
+
+static void on_pong_count(void *ctx, struct rws_conn *c, const void *d, size_t n)
+{
+	(void)ctx, (void)c, (void)d, (void)n;
+	atomic_fetch_add(&pongs, 1);
+}
+
+static void resume_all(struct rws_conn *c, void *arg)
+{
+	(void)arg;
+	rws_conn_resume(c);
+}
+
+Test(server, terminate_ping_fragments_pong)
+{
+	handler.on_message = on_message_calls;
+	handler.on_pong = on_pong_count;
+	start();
+	int fd = wsc_open(port, "/");
+	struct wsc_frame f;
+
+	cr_assert_eq(wsc_send_frame(fd, 0x81, "frag", 4), 0);
+	static const uint8_t want[3] = { 0x01, 0x00, 0x80 };
+	static const char *parts[3] = { "one,", "two,", "three" };
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(wsc_recv_frame(fd, &f), 1);
+		cr_assert_eq(f.b0, want[i], "fragment %d: 0x%x", i, f.b0);
+		cr_assert_str_eq((char *)f.data, parts[i]);
+		free(f.data);
+	}
+
+	cr_assert_eq(wsc_send_frame(fd, 0x81, "ping", 4), 0);
+	cr_assert_eq(wsc_recv_frame(fd, &f), 1);
+	cr_assert_eq(f.b0, 0x89);
+	cr_assert_str_eq((char *)f.data, "srv");
+	free(f.data);
+	cr_assert_eq(wsc_send_frame(fd, 0x8A, "srv", 3), 0);
+	wait_for(&pongs, 1);
+
+	cr_assert_eq(wsc_send_frame(fd, 0x81, "kill", 4), 0);
+	cr_assert(wsc_eof(fd), "terminate drops the connection without a close frame");
+	wait_for(&rec.closes, 1);
+	cr_assert_eq(atomic_load(&rec.last_close_code), 1006);
+	close(fd);
+}
+
+Test(server, pause_stops_reading_until_resume)
+{
+	handler.on_message = on_message_calls;
+	start();
+	int fd = wsc_open(port, "/");
+	cr_assert_eq(wsc_send_frame(fd, 0x81, "pause", 5), 0);
+	wait_for(&rec.messages, 1);
+	cr_assert_eq(wsc_send_frame(fd, 0x81, "after", 5), 0);
+	usleep(300000);
+	cr_assert_eq(atomic_load(&rec.messages), 1, "a paused connection delivered a message");
+	cr_assert_eq(rws_foreach(srv, "/", resume_all, NULL), 0);
+	wait_for(&rec.messages, 2);
+	close(fd);
+}
+
+/* rws_conn_send from a thread that is not the connection's reactor */
+Test(server, send_from_another_thread)
+{
+	rec.echo = 0;
+	start();
+	int fd = wsc_open(port, "/");
+	wait_for(&rec.opens, 1);
+	struct rws_conn *c = atomic_load(&rec.last_conn);
+	cr_assert_eq(rws_conn_send(c, "from outside", 12, RWS_SEND_TEXT), 0);
+	cr_assert_eq(rws_conn_send(c, "\x01\x02", 2, RWS_SEND_BINARY), 0);
+	struct wsc_frame f;
+	cr_assert_eq(wsc_recv_frame(fd, &f), 1);
+	cr_assert_eq(f.b0, 0x81);
+	cr_assert_str_eq((char *)f.data, "from outside");
+	free(f.data);
+	cr_assert_eq(wsc_recv_frame(fd, &f), 1);
+	cr_assert_eq(f.b0, 0x82);
+	cr_assert_eq(f.len, 2);
+	free(f.data);
+	close(fd);
+}
