@@ -180,7 +180,9 @@ static void free_queue(struct rws_conn *c)
 
 void rws_conn_release(struct rws_conn *c)
 {
-	if (c->phase != PH_DEAD || c->inflight)
+	/* still linked on the flush list: the loop releases it when it gets
+	 * there (fnext is needed until then) */
+	if (c->phase != PH_DEAD || c->inflight || (c->flags & CF_FLUSH_LISTED))
 		return;
 	struct reactor *r = c->r;
 	close(c->fd);
@@ -387,16 +389,13 @@ void rws_conn_on_recv(struct rws_conn *c, struct io_uring_cqe *cqe)
 		/* EOF: the peer is gone; expected while lingering */
 		rws_conn_teardown(c, RWS_CLOSE_ABNORMAL, NULL, 0);
 	} else if (res == -ENOBUFS) {
-		/* the buffer ring ran dry: re-arm once buffers come back */
+		/* the buffer ring ran dry. Every buffer of this batch is handed
+		 * back before the next submit, so arming again now finds them */
 		atomic_fetch_add_explicit(&c->r->n_enobufs, 1, memory_order_relaxed);
-		if (c->phase != PH_DEAD && !(c->flags & (CF_REARM | CF_RECV_ARMED))) {
-			c->flags |= CF_REARM;
-			c->fnext = c->r->rearm_head;
-			c->r->rearm_head = c;
-		}
+		rws_conn_arm_recv(c);
 	} else if (res < 0 && res != -ECANCELED) {
 		rws_conn_teardown(c, RWS_CLOSE_ABNORMAL, NULL, 0);
-	} else if (res > 0 && !(cqe->flags & IORING_CQE_F_MORE) && !(c->flags & CF_REARM)) {
+	} else if (res > 0 && !(cqe->flags & IORING_CQE_F_MORE)) {
 		/* the multishot ended on its own (CQ overflow): arm again */
 		rws_conn_arm_recv(c);
 	}

@@ -447,13 +447,7 @@ static void loop(struct reactor *r)
 			c->fnext = NULL;
 			c->flags &= (uint16_t)~CF_FLUSH_LISTED;
 			rws_conn_flush(c);
-		}
-		while (r->rearm_head) {
-			struct rws_conn *c = r->rearm_head;
-			r->rearm_head = c->fnext;
-			c->fnext = NULL;
-			c->flags &= (uint16_t)~CF_REARM;
-			rws_conn_arm_recv(c);
+			rws_conn_release(c);	/* if it died while listed */
 		}
 		if (r->br_pending) {
 			io_uring_buf_ring_advance(r->br, (int)r->br_pending);

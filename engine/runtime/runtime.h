@@ -63,7 +63,6 @@ enum {
 	CF_RECV_ARMED = 1u << 0,	/* a multishot recv is in flight */
 	CF_SEND_BUSY = 1u << 1,		/* a sendmsg is in flight */
 	CF_FLUSH_LISTED = 1u << 2,	/* on the reactor's flush list */
-	CF_REARM = 1u << 3,		/* recv ended on -ENOBUFS: re-arm */
 	CF_PAUSED = 1u << 4,		/* reading paused by the handler */
 	CF_OPENED = 1u << 5,		/* on_open ran: on_close is owed */
 	CF_CLOSED_CB = 1u << 6,		/* on_close ran */
@@ -86,7 +85,7 @@ struct rws_conn {
 	struct rws_conn *tprev, *tnext;	/* timer list (handshake or linger) */
 	uint64_t deadline;
 	struct rws_conn *rprev, *rnext;	/* the reactor's list of open connections of the route */
-	struct rws_conn *fnext;	/* flush list */
+	struct rws_conn *fnext;	/* flush list; the pool's free list once freed */
 	void *user;
 	char *hs;		/* handshake bytes gathered across reads */
 	uint32_t hs_len;
@@ -153,7 +152,6 @@ struct reactor {
 	struct rws_conn **open_by_route;	/* per route index: list heads */
 	struct tlist hs_timers, linger_timers, close_timers;
 	struct rws_conn *flush_head;
-	struct rws_conn *rearm_head;
 	int stopping;
 	uint64_t now;
 	struct rws_hs_request req;	/* scratch for parsing an upgrade */

@@ -583,7 +583,11 @@ static void on_message_calls(void *ctx, struct rws_conn *c, const void *data, si
 			     int is_text)
 {
 	(void)ctx, (void)is_text;
-	if (len == 4 && memcmp(data, "kill", 4) == 0) {
+	if (len == 4 && memcmp(data, "skil", 4) == 0) {
+		/* queue a reply, then die before it is flushed */
+		rws_conn_send(c, "never", 5, RWS_SEND_TEXT);
+		rws_conn_terminate(c);
+	} else if (len == 4 && memcmp(data, "kill", 4) == 0) {
 		rws_conn_terminate(c);
 	} else if (len == 4 && memcmp(data, "ping", 4) == 0) {
 		cr_assert_eq(rws_conn_ping(c, "srv", 3), 0);
@@ -681,4 +685,34 @@ Test(server, send_from_another_thread)
 	cr_assert_eq(f.len, 2);
 	free(f.data);
 	close(fd);
+}
+
+/* A connection terminated with a reply still queued (on the reactor's flush
+ * list) must not stall the other connections' sends. */
+Test(server, terminate_with_a_reply_queued_stalls_no_one)
+{
+	handler.on_message = on_message_calls;
+	start();
+	enum { N = 6 };
+	int fds[N];
+	for (int i = 0; i < N; i++)
+		fds[i] = wsc_open(port, "/");
+	for (int round = 0; round < 20; round++) {
+		/* one write per client, then the victim's "skil" among them */
+		for (int i = 1; i < N; i++)
+			cr_assert_eq(wsc_send_frame(fds[i], 0x81, "ping", 4), 0);
+		int v = wsc_open(port, "/");
+		cr_assert_eq(wsc_send_frame(v, 0x81, "skil", 4), 0);
+		for (int i = 1; i < N; i++) {
+			struct wsc_frame f;
+			cr_assert_eq(wsc_recv_frame(fds[i], &f), 1, "client %d stalled in round %d", i, round);
+			cr_assert_eq(f.b0, 0x89);
+			free(f.data);
+			cr_assert_eq(wsc_send_frame(fds[i], 0x8A, "srv", 3), 0);
+		}
+		cr_assert(wsc_eof(v));
+		close(v);
+	}
+	for (int i = 0; i < N; i++)
+		close(fds[i]);
 }

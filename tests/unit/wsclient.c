@@ -1,6 +1,7 @@
 #include "wsclient.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -176,7 +177,7 @@ int wsc_eof(int fd)
 	uint8_t b[256];
 	for (;;) {
 		ssize_t n = recv(fd, b, sizeof(b), 0);
-		if (n == 0)
+		if (n == 0 || (n < 0 && errno == ECONNRESET))
 			return 1;
 		if (n < 0)
 			return 0;

@@ -39,7 +39,8 @@ int wsc_recv_frame(int fd, struct wsc_frame *f);
  * EOF without a close frame, -1 on timeout. Other frames are discarded. */
 int wsc_expect_close(int fd);
 
-/* Returns 1 if the peer closed the TCP connection (EOF) within the timeout. */
+/* Returns 1 if the peer closed the TCP connection (EOF or reset) within the
+ * timeout. */
 int wsc_eof(int fd);
 
 #endif
