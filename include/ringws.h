@@ -26,6 +26,8 @@ extern "C" {
 
 #define RWS_API __attribute__((visibility("default")))
 
+#define RWS_VERSION "0.1.0"	/* this library's release */
+
 struct rws_server;	/* a server: reactors, listeners, routes */
 struct rws_conn;	/* one WebSocket connection (opaque) */
 struct rws_upgrade;	/* an upgrade request, during on_upgrade only */

@@ -45,7 +45,7 @@
 #include "daemon/plugin.h"
 
 #ifndef RWSD_VERSION
-#define RWSD_VERSION "0.1.0"
+#define RWSD_VERSION RWS_VERSION
 #endif
 
 #define EXIT_USAGE 2
