@@ -189,8 +189,11 @@ RWS_API const char *rws_conn_protocol(const struct rws_conn *c);	/* "" if none *
 RWS_API const char *rws_conn_path(const struct rws_conn *c);
 
 /* Sends one message to every open connection of the route at `path` except
- * `except` (NULL: to all): the frame is built once and shared. Any thread.
- * Returns 0 or a negative errno. */
+ * `except` (NULL: to all): the frame is built once and shared. A recipient
+ * whose queue is already over max_buffered is closed with 1008 instead
+ * (whatever the backpressure policy: a broadcast has nobody to refuse to);
+ * one in the middle of streaming its own fragmented message is skipped.
+ * Any thread. Returns 0 or a negative errno. */
 RWS_API int rws_broadcast(struct rws_server *s, const char *path, const void *data,
 			  size_t len, unsigned flags, const struct rws_conn *except);
 

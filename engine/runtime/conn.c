@@ -585,6 +585,23 @@ static void note_bound(struct rws_conn *c)
 		c->flags |= CF_OVER_BOUND;
 }
 
+int rws_conn_queue_broadcast(struct rws_conn *c, struct sbuf *b)
+{
+	if (c->phase != PH_OPEN || rws_session_state(&c->s) != RWS_SESSION_OPEN || c->s.tx_op)
+		return -EPIPE;	/* closing, or in the middle of its own fragmented message */
+	size_t max = c->r->srv->o.max_buffered;
+	if (max && c->qbytes >= max) {
+		/* nobody to refuse it to: a recipient that cannot keep up is
+		 * told so rather than silently missing messages */
+		rws_conn_close_local(c, RWS_CLOSE_POLICY, "too slow for the broadcast rate");
+		return -ENOBUFS;
+	}
+	atomic_fetch_add(&b->refs, 1);
+	rws_conn_queue(c, b);
+	note_bound(c);
+	return 0;
+}
+
 int rws_conn_send_local(struct rws_conn *c, const void *data, size_t len, unsigned flags)
 {
 	if (c->phase != PH_OPEN)

@@ -320,11 +320,13 @@ static void run_job(struct reactor *r, struct job *j)
 		break;
 	case JOB_BROADCAST: {
 		int ri = rws_server_route_index(r->srv, j->route);
-		for (struct rws_conn *c = r->open_by_route[ri]; c; c = c->rnext)
-			if (c != j->except && rws_session_state(&c->s) == RWS_SESSION_OPEN) {
-				atomic_fetch_add(&j->b->refs, 1);
-				rws_conn_queue(c, j->b);
-			}
+		struct rws_conn *c = r->open_by_route[ri];
+		while (c) {
+			struct rws_conn *next = c->rnext;
+			if (c != j->except)
+				rws_conn_queue_broadcast(c, j->b);
+			c = next;
+		}
 		break;
 	}
 	case JOB_FOREACH: {

@@ -205,6 +205,7 @@ void rws_conn_on_cancel(struct rws_conn *c);
 void rws_conn_arm_recv(struct rws_conn *c);
 void rws_conn_flush(struct rws_conn *c);
 void rws_conn_queue(struct rws_conn *c, struct sbuf *b);
+int rws_conn_queue_broadcast(struct rws_conn *c, struct sbuf *b);
 int rws_conn_queue_copy(struct rws_conn *c, const void *data, size_t len);
 int rws_conn_send_local(struct rws_conn *c, const void *data, size_t len, unsigned flags);
 int rws_conn_control_local(struct rws_conn *c, unsigned op, const void *data, size_t len);

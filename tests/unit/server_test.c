@@ -716,3 +716,29 @@ Test(server, terminate_with_a_reply_queued_stalls_no_one)
 	for (int i = 0; i < N; i++)
 		close(fds[i]);
 }
+
+/* A broadcast recipient that does not read is closed with 1008 once its
+ * queue is over the bound; the others keep receiving. */
+Test(server, broadcast_closes_a_recipient_that_cannot_keep_up)
+{
+	opts.max_buffered = 64 * 1024;
+	rec.echo = 0;
+	start();
+	int slow = wsc_open(port, "/");
+	int fast = wsc_open(port, "/");
+	wait_for(&rec.opens, 2);
+	/* 24 MiB in all: more than loopback's socket buffers can hold for the
+	 * slow one, which reads nothing */
+	static char msg[16 * 1024];
+	for (int i = 0; i < 1536; i++) {
+		cr_assert_eq(rws_broadcast(srv, "/", msg, sizeof(msg), RWS_SEND_BINARY, NULL), 0);
+		struct wsc_frame f;
+		cr_assert_eq(wsc_recv_frame(fast, &f), 1, "the fast client stalled at %d", i);
+		cr_assert_eq(f.len, sizeof(msg));
+		free(f.data);
+	}
+	/* the slow client finds, after the messages that fit, a 1008 close */
+	cr_assert_eq(wsc_expect_close(slow), 1008);
+	close(slow);
+	close(fast);
+}
