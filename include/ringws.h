@@ -105,8 +105,14 @@ RWS_API int rws_server_route(struct rws_server *s, const char *path,
  * unavailable). */
 RWS_API int rws_server_start(struct rws_server *s, char *errbuf, size_t errlen);
 
-/* The bound port (after start). */
+/* Adds a listen address besides the options' host and port (IPv4 or IPv6
+ * text; port 0: ephemeral). Call before rws_server_start(). Returns the
+ * address's index (1, 2, ...) or a negative errno. */
+RWS_API int rws_server_listen(struct rws_server *s, const char *host, uint16_t port);
+
+/* The bound port of the options' address (after start), and of address i. */
 RWS_API uint16_t rws_server_port(const struct rws_server *s);
+RWS_API uint16_t rws_server_port_at(const struct rws_server *s, int i);
 
 /* Sends 1001 (going away) to every connection, lets queued messages go out,
  * waits for the close handshakes (at most the close timeout), then stops the

@@ -193,9 +193,8 @@ void rws_reactor_recycle(struct reactor *r, unsigned bid)
 	r->br_pending++;
 }
 
-static int listen_setup(struct reactor *r)
+static int listen_one(struct reactor *r, struct laddr *la, struct listener *l)
 {
-	struct rws_server *s = r->srv;
 	union {
 		struct sockaddr sa;
 		struct sockaddr_in in;
@@ -203,19 +202,19 @@ static int listen_setup(struct reactor *r)
 	} a;
 	memset(&a, 0, sizeof(a));
 	socklen_t alen;
-	const char *host = s->o.host ? s->o.host : "127.0.0.1";
 	/* after the first reactor bound an ephemeral port, the others share it */
-	uint16_t port = s->port ? s->port : s->o.port;
-	if (inet_pton(AF_INET, host, &a.in.sin_addr) == 1) {
+	uint16_t port = la->bound ? la->bound : la->port;
+	if (inet_pton(AF_INET, la->host, &a.in.sin_addr) == 1) {
 		a.in.sin_family = AF_INET;
 		a.in.sin_port = htons(port);
 		alen = sizeof(a.in);
-	} else if (inet_pton(AF_INET6, host, &a.in6.sin6_addr) == 1) {
+	} else if (inet_pton(AF_INET6, la->host, &a.in6.sin6_addr) == 1) {
 		a.in6.sin6_family = AF_INET6;
 		a.in6.sin6_port = htons(port);
 		alen = sizeof(a.in6);
 	} else {
-		snprintf(r->errbuf, sizeof(r->errbuf), "listen address '%s' is not an IP address", host);
+		snprintf(r->errbuf, sizeof(r->errbuf), "listen address '%s' is not an IP address",
+			 la->host);
 		return -EINVAL;
 	}
 	int fd = socket(a.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -224,22 +223,52 @@ static int listen_setup(struct reactor *r)
 	int one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (a.sa.sa_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	/* inherited by accepted sockets */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (bind(fd, &a.sa, alen) < 0 || listen(fd, 4096) < 0) {
 		int e = errno;
-		snprintf(r->errbuf, sizeof(r->errbuf), "cannot listen on %s:%u: %s", host, port,
-			 strerror(e));
+		snprintf(r->errbuf, sizeof(r->errbuf), "cannot listen on %s port %u: %s", la->host,
+			 port, strerror(e));
 		close(fd);
 		return -e;
 	}
-	if (!s->port) {
+	if (!la->bound) {
 		socklen_t l = sizeof(a);
 		getsockname(fd, &a.sa, &l);
-		s->port = ntohs(a.sa.sa_family == AF_INET ? a.in.sin_port : a.in6.sin6_port);
+		la->bound = ntohs(a.sa.sa_family == AF_INET ? a.in.sin_port : a.in6.sin6_port);
 	}
-	r->listen_fd = fd;
+	l->r = r;
+	l->fd = fd;
+	l->armed = 0;
 	return 0;
+}
+
+static int listen_setup(struct reactor *r)
+{
+	struct rws_server *s = r->srv;
+	r->ls = calloc((size_t)s->naddrs, sizeof(*r->ls));
+	if (!r->ls)
+		return -ENOMEM;
+	for (int i = 0; i < s->naddrs; i++) {
+		int rc = listen_one(r, &s->addrs[i], &r->ls[i]);
+		if (rc < 0)
+			return rc;
+		r->nls++;
+	}
+	return 0;
+}
+
+static void close_listeners(struct reactor *r)
+{
+	for (int i = 0; i < r->nls; i++)
+		if (r->ls[i].fd >= 0) {
+			/* ends the multishot accept */
+			shutdown(r->ls[i].fd, SHUT_RDWR);
+			close(r->ls[i].fd);
+			r->ls[i].fd = -1;
+		}
 }
 
 struct io_uring_sqe *rws_reactor_sqe(struct reactor *r)
@@ -257,14 +286,17 @@ struct io_uring_sqe *rws_reactor_sqe(struct reactor *r)
 	return sqe;
 }
 
-static void arm_accept(struct reactor *r)
+static void arm_accepts(struct reactor *r)
 {
-	if (r->stopping || r->listen_fd < 0)
-		return;
-	struct io_uring_sqe *sqe = rws_reactor_sqe(r);
-	io_uring_prep_multishot_accept(sqe, r->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	io_uring_sqe_set_data64(sqe, UD(r, UD_ACCEPT));
-	r->accept_armed = 1;
+	for (int i = 0; i < r->nls && !r->stopping; i++) {
+		struct listener *l = &r->ls[i];
+		if (l->armed || l->fd < 0)
+			continue;
+		struct io_uring_sqe *sqe = rws_reactor_sqe(r);
+		io_uring_prep_multishot_accept(sqe, l->fd, NULL, NULL, SOCK_CLOEXEC);
+		io_uring_sqe_set_data64(sqe, UD(l, UD_ACCEPT));
+		l->armed = 1;
+	}
 }
 
 static void arm_eventfd(struct reactor *r)
@@ -374,12 +406,7 @@ static void stop_reactor(struct reactor *r)
 	if (r->stopping)
 		return;
 	r->stopping = 1;
-	if (r->listen_fd >= 0) {
-		/* closing the listener ends the multishot accept */
-		shutdown(r->listen_fd, SHUT_RDWR);
-		close(r->listen_fd);
-		r->listen_fd = -1;
-	}
+	close_listeners(r);
 	/* going away: every open connection gets 1001, handshakes are dropped */
 	for (int ri = 0; ri < r->srv->nroutes; ri++) {
 		struct rws_conn *c = r->open_by_route[ri];
@@ -395,10 +422,11 @@ static void stop_reactor(struct reactor *r)
 
 /* --- completions ---------------------------------------------------------- */
 
-static void on_accept(struct reactor *r, struct io_uring_cqe *cqe)
+static void on_accept(struct listener *l, struct io_uring_cqe *cqe)
 {
+	struct reactor *r = l->r;
 	if (!(cqe->flags & IORING_CQE_F_MORE))
-		r->accept_armed = 0;
+		l->armed = 0;
 	if (cqe->res < 0) {
 		if (cqe->res != -ECANCELED && cqe->res != -EBADF && !r->stopping)
 			fprintf(stderr, "ringws: accept: %s\n", strerror(-cqe->res));
@@ -417,7 +445,7 @@ static void handle_cqe(struct reactor *r, struct io_uring_cqe *cqe)
 	void *p = UD_PTR(ud);
 	switch (UD_TAG(ud)) {
 	case UD_ACCEPT:
-		on_accept(r, cqe);
+		on_accept(p, cqe);
 		break;
 	case UD_EVENTFD:
 		drain_inbox(r);
@@ -455,8 +483,7 @@ static void loop(struct reactor *r)
 			io_uring_buf_ring_advance(r->br, (int)r->br_pending);
 			r->br_pending = 0;
 		}
-		if (!r->accept_armed && !r->stopping)
-			arm_accept(r);
+		arm_accepts(r);
 		if (r->stopping && atomic_load_explicit(&r->nconns, memory_order_relaxed) == 0)
 			break;
 
@@ -489,9 +516,10 @@ static void loop(struct reactor *r)
 
 static void teardown_reactor(struct reactor *r)
 {
-	if (r->listen_fd >= 0)
-		close(r->listen_fd);
-	r->listen_fd = -1;
+	close_listeners(r);
+	free(r->ls);
+	r->ls = NULL;
+	r->nls = 0;
 	if (r->ring_ok)
 		io_uring_queue_exit(&r->ring);
 	r->ring_ok = 0;
@@ -532,7 +560,7 @@ void *rws_reactor_main(void *arg)
 		return NULL;
 	}
 	arm_eventfd(r);
-	arm_accept(r);
+	arm_accepts(r);
 	loop(r);
 	teardown_reactor(r);
 	return NULL;

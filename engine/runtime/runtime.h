@@ -128,14 +128,29 @@ struct job {
 	void *arg;
 };
 
+/* One listen address of the server. */
+struct laddr {
+	char host[64];
+	uint16_t port;		/* as asked; 0: ephemeral */
+	uint16_t bound;		/* as bound by the first reactor, shared by the others */
+};
+
+/* A reactor's SO_REUSEPORT socket for one listen address; the multishot
+ * accept's user_data points here. */
+struct listener {
+	struct reactor *r;
+	int fd;
+	int armed;
+};
+
 struct reactor {
 	struct rws_server *srv;
 	int idx;
 	pthread_t thread;
 	struct io_uring ring;
 	int ring_ok;
-	int listen_fd;
-	int accept_armed;
+	struct listener *ls;	/* one per listen address */
+	int nls;
 	/* provided buffers for recv */
 	struct io_uring_buf_ring *br;
 	uint8_t *bufs;
@@ -171,7 +186,8 @@ struct rws_server {
 	struct reactor *reactors;
 	atomic_uint nconns;		/* across reactors, for max_connections */
 	atomic_uint next_adopt;		/* round robin for rws_server_adopt */
-	uint16_t port;
+	struct laddr *addrs;		/* [0] from the options, then rws_server_listen() */
+	int naddrs;
 	int started;
 	struct sockaddr_storage trusted[16];
 	int ntrusted;

@@ -111,6 +111,18 @@ struct rws_server *rws_server_create(const struct rws_server_options *o, int *er
 	s->o.struct_size = sizeof(s->o);
 	if (!s->o.host)
 		s->o.host = "127.0.0.1";
+	s->addrs = calloc(1, sizeof(*s->addrs));
+	if (!s->addrs || strlen(s->o.host) >= sizeof(s->addrs[0].host)) {
+		*err = s->addrs ? -EINVAL : -ENOMEM;
+		snprintf(errbuf, errlen, "%s", s->addrs ? "listen host too long" : "out of memory");
+		free(s->addrs);
+		free(s);
+		return NULL;
+	}
+	strcpy(s->addrs[0].host, s->o.host);
+	s->addrs[0].port = s->o.port;
+	s->naddrs = 1;
+	s->o.host = s->addrs[0].host;	/* the caller's string need not outlive the call */
 	if (s->o.threads <= 0) {
 		long nc = sysconf(_SC_NPROCESSORS_ONLN);
 		s->o.threads = nc > 0 ? (int)nc : 1;
@@ -222,7 +234,6 @@ int rws_server_start(struct rws_server *s, char *errbuf, size_t errlen)
 		struct reactor *r = &s->reactors[i];
 		r->srv = s;
 		r->idx = i;
-		r->listen_fd = -1;
 		r->efd = -1;
 		pthread_mutex_init(&r->inbox_lock, NULL);
 		r->open_by_route = calloc((size_t)s->nroutes, sizeof(*r->open_by_route));
@@ -303,9 +314,28 @@ int rws_server_stats(const struct rws_server *s, struct rws_reactor_stats *out, 
 	return s->nreactors;
 }
 
+int rws_server_listen(struct rws_server *s, const char *host, uint16_t port)
+{
+	if (s->started || !host || strlen(host) >= sizeof(s->addrs[0].host))
+		return -EINVAL;
+	struct laddr *a = realloc(s->addrs, (size_t)(s->naddrs + 1) * sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	s->addrs = a;
+	memset(&a[s->naddrs], 0, sizeof(*a));
+	strcpy(a[s->naddrs].host, host);
+	a[s->naddrs].port = port;
+	return s->naddrs++;
+}
+
 uint16_t rws_server_port(const struct rws_server *s)
 {
-	return s->port;
+	return s->addrs[0].bound;
+}
+
+uint16_t rws_server_port_at(const struct rws_server *s, int i)
+{
+	return i >= 0 && i < s->naddrs ? s->addrs[i].bound : 0;
 }
 
 void rws_server_shutdown(struct rws_server *s)
@@ -359,5 +389,6 @@ void rws_server_destroy(struct rws_server *s)
 	}
 	pthread_mutex_destroy(&s->start_lock);
 	pthread_cond_destroy(&s->start_cond);
+	free(s->addrs);
 	free(s);
 }

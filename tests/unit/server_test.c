@@ -742,3 +742,73 @@ Test(server, broadcast_closes_a_recipient_that_cannot_keep_up)
 	close(slow);
 	close(fast);
 }
+
+static int connect6(uint16_t p)
+{
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(p) };
+	a.sin6_addr = in6addr_loopback;
+	struct timeval tv = { 5, 0 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Whether this host has ::1 (a container may not). */
+static int have_ipv6_loopback(void)
+{
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+	if (fd < 0)
+		return 0;
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6 };
+	a.sin6_addr = in6addr_loopback;
+	int ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
+Test(server, several_listen_addresses)
+{
+	int err;
+	char eb[256];
+	opts.threads = 2;
+	srv = rws_server_create(&opts, &err, eb, sizeof(eb));
+	cr_assert_not_null(srv);
+	rec.srv = srv;
+	cr_assert_eq(rws_server_route(srv, "/", &handler), 0);
+	cr_assert_eq(rws_server_listen(srv, "127.0.0.1", 0), 1);
+	int has_v6 = have_ipv6_loopback();
+	if (has_v6)
+		cr_assert_eq(rws_server_listen(srv, "::1", 0), 2);
+	cr_assert_eq(rws_server_listen(srv, "not-an-ip", 0), has_v6 ? 3 : 2);
+	cr_assert_neq(rws_server_start(srv, eb, sizeof(eb)), 0, "a bad address must fail the start");
+	cr_assert_not_null(strstr(eb, "not-an-ip"), "%s", eb);
+	rws_server_destroy(srv);
+
+	srv = rws_server_create(&opts, &err, eb, sizeof(eb));
+	rec.srv = srv;
+	cr_assert_eq(rws_server_route(srv, "/", &handler), 0);
+	cr_assert_eq(rws_server_listen(srv, "127.0.0.1", 0), 1);
+	if (has_v6)
+		cr_assert_eq(rws_server_listen(srv, "::1", 0), 2);
+	cr_assert_eq(rws_server_start(srv, eb, sizeof(eb)), 0, "%s", eb);
+	uint16_t p0 = rws_server_port(srv), p1 = rws_server_port_at(srv, 1);
+	cr_assert(p0 && p1 && p0 != p1);
+	int fd = wsc_open(p0, "/");
+	expect_echo(fd, 0x81, "first", 5);
+	close(fd);
+	fd = wsc_open(p1, "/");
+	expect_echo(fd, 0x81, "second", 6);
+	close(fd);
+	if (has_v6) {
+		fd = connect6(rws_server_port_at(srv, 2));
+		cr_assert_geq(fd, 0, "::1 listener");
+		char head[2048];
+		cr_assert_eq(wsc_upgrade(fd, "/", NULL, head, sizeof(head)), 101);
+		expect_echo(fd, 0x82, "six", 3);
+		close(fd);
+	}
+}
