@@ -294,6 +294,19 @@ static void on_event(struct rws_conn *c, struct rws_event *ev)
 }
 
 /* Feeds frames to the session; buf is writable (unmasked in place). */
+static int check_bound(struct rws_conn *c);
+
+/* Queues the session's automatic reply. A pong counts against the send
+ * queue's bound like any send, so a peer that pings without reading cannot
+ * grow the queue: past the bound the policy closes with 1008, or (refuse)
+ * the pong is dropped — RFC 6455 5.5.3 lets an endpoint skip pongs. */
+static void queue_reply(struct rws_conn *c, const struct rws_event *ev)
+{
+	if (ev->type == RWS_EV_PING && check_bound(c) < 0)
+		return;
+	rws_conn_queue_copy(c, ev->reply, ev->reply_len);
+}
+
 static void session_bytes(struct rws_conn *c, uint8_t *buf, size_t len)
 {
 	size_t pos = 0;
@@ -301,7 +314,7 @@ static void session_bytes(struct rws_conn *c, uint8_t *buf, size_t len)
 		struct rws_event ev;
 		pos += rws_session_recv(&c->s, buf + pos, len - pos, c->r->now, &ev);
 		if (ev.reply_len)
-			rws_conn_queue_copy(c, ev.reply, ev.reply_len);
+			queue_reply(c, &ev);
 		if (ev.type == RWS_EV_NONE)
 			break;
 		on_event(c, &ev);

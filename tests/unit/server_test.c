@@ -812,3 +812,30 @@ Test(server, several_listen_addresses)
 		close(fd);
 	}
 }
+
+/* A peer that sends pings and never reads cannot grow the send queue: past
+ * the bound the default policy closes it with 1008. */
+Test(server, ping_flood_without_reading_is_bounded)
+{
+	opts.max_buffered = 64 * 1024;
+	start();
+	int fd = wsc_open(port, "/");
+	/* a small receive buffer so the pongs pile up on the server */
+	int small = 4096;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	uint8_t ping[2 + 4 + 125];
+	ping[0] = 0x89;
+	ping[1] = 0x80 | 125;
+	memset(ping + 2, 0, 4 + 125);	/* zero key: payload as is */
+	static uint8_t burst[sizeof(ping) * 1000];
+	for (int i = 0; i < 1000; i++)
+		memcpy(burst + i * sizeof(ping), ping, sizeof(ping));
+	/* ~13 MiB of pongs owed if all were answered; stop once the server
+	 * stops reading us */
+	for (int i = 0; i < 100; i++)
+		if (wsc_send_raw(fd, burst, sizeof(burst)) < 0)
+			break;
+	wait_for(&rec.pings, 1000);
+	cr_assert_eq(wsc_expect_close(fd), 1008, "the flooder is closed with 1008");
+	close(fd);
+}
