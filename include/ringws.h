@@ -172,7 +172,8 @@ RWS_API int rws_upgrade_reject(struct rws_upgrade *up, int status, const char *b
  * max_buffered (then RWS_BP_CLOSE also starts a 1008 close), -EINVAL for a
  * bad flag or a fragment of another type than the message it continues.
  * Text is sent as given (not validated). From another thread the call is
- * posted to the owner and returns 0 once queued there. Any thread. */
+ * posted to the owner and returns 0 once posted (-ENOBUFS if the owner's
+ * inbox already holds 64 MiB). Any thread. */
 RWS_API int rws_conn_send(struct rws_conn *c, const void *data, size_t len, unsigned flags);
 RWS_API int rws_conn_ping(struct rws_conn *c, const void *data, size_t len);
 RWS_API int rws_conn_pong(struct rws_conn *c, const void *data, size_t len);

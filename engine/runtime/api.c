@@ -22,6 +22,10 @@ static int on_owner(const struct rws_conn *c)
 static int post(struct rws_conn *c, int kind, unsigned flags, const void *data, size_t len,
 		int with_data)
 {
+	/* the inbox is bounded too: a thread that sends faster than the
+	 * owner can run its jobs is refused, not buffered without limit */
+	if (atomic_load_explicit(&c->r->inbox_bytes, memory_order_relaxed) + len > RWS_INBOX_MAX)
+		return -ENOBUFS;
 	struct job *j = calloc(1, sizeof(*j));
 	if (!j)
 		return -ENOMEM;
@@ -36,6 +40,7 @@ static int post(struct rws_conn *c, int kind, unsigned flags, const void *data, 
 		j->b->data[len] = 0;
 		j->b->len = len;
 	}
+	atomic_fetch_add_explicit(&c->r->inbox_bytes, len, memory_order_relaxed);
 	j->kind = (uint8_t)kind;
 	j->c = c;
 	j->gen = c->gen;

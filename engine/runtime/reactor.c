@@ -381,8 +381,11 @@ static void run_job(struct reactor *r, struct job *j)
 			rws_conn_adopt(r, j->fd, j->b);
 		break;
 	}
-	if (j->b)
+	if (j->b) {
+		if (j->kind != JOB_BROADCAST && j->kind != JOB_ADOPT)
+			atomic_fetch_sub_explicit(&r->inbox_bytes, j->b->len, memory_order_relaxed);
 		rws_sbuf_put(j->b);
+	}
 	free(j);
 }
 

@@ -159,6 +159,7 @@ struct reactor {
 	/* inbox: other threads post jobs and write the eventfd */
 	pthread_mutex_t inbox_lock;
 	struct job *inbox_head, *inbox_tail;
+	atomic_size_t inbox_bytes;	/* payload bytes posted and not yet run */
 	int efd;
 	uint64_t efd_val;
 	/* connections */
@@ -205,6 +206,8 @@ enum ud_tag { UD_RECV = 1, UD_SEND = 2, UD_CANCEL = 3, UD_ACCEPT = 4, UD_EVENTFD
 
 /* reactor.c */
 uint64_t rws_now_ms(void);
+#define RWS_INBOX_MAX (64u << 20)	/* posted payload bytes a reactor may hold */
+
 void rws_reactor_post(struct reactor *r, struct job *j);
 void rws_reactor_recycle(struct reactor *r, unsigned bid);
 struct reactor *rws_reactor_current(void);

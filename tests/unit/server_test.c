@@ -839,3 +839,40 @@ Test(server, ping_flood_without_reading_is_bounded)
 	cr_assert_eq(wsc_expect_close(fd), 1008, "the flooder is closed with 1008");
 	close(fd);
 }
+
+static atomic_int hold_reactor;
+
+static void on_message_hold(void *ctx, struct rws_conn *c, const void *d, size_t n, int t)
+{
+	(void)ctx, (void)c, (void)d, (void)n, (void)t;
+	atomic_fetch_add(&rec.messages, 1);
+	while (atomic_load(&hold_reactor))
+		usleep(1000);
+}
+
+/* Sends posted from another thread are bounded too: while the owner is
+ * busy, the inbox takes 64 MiB and then refuses with -ENOBUFS. */
+Test(server, posted_sends_are_bounded)
+{
+	handler.on_message = on_message_hold;
+	start();
+	int fd = wsc_open(port, "/");
+	wait_for(&rec.opens, 1);
+	struct rws_conn *c = atomic_load(&rec.last_conn);
+	atomic_store(&hold_reactor, 1);
+	cr_assert_eq(wsc_send_frame(fd, 0x81, "hold", 4), 0);
+	wait_for(&rec.messages, 1);	/* the reactor is now stuck in the callback */
+	static char mib[1 << 20];
+	int ok = 0, refused = 0;
+	for (int i = 0; i < 70; i++) {
+		int rc = rws_conn_send(c, mib, sizeof(mib), RWS_SEND_BINARY);
+		if (rc == 0)
+			ok++;
+		else if (rc == -ENOBUFS)
+			refused++;
+	}
+	atomic_store(&hold_reactor, 0);
+	cr_assert_eq(ok, 64, "posted %d", ok);
+	cr_assert_eq(refused, 6);
+	close(fd);
+}
