@@ -130,6 +130,7 @@ struct rws_server *rws_server_create(const struct rws_server_options *o, int *er
 	if (s->o.threads > 256) {
 		*err = -EINVAL;
 		snprintf(errbuf, errlen, "too many threads (%d)", s->o.threads);
+		free(s->addrs);
 		free(s);
 		return NULL;
 	}
@@ -139,6 +140,7 @@ struct rws_server *rws_server_create(const struct rws_server_options *o, int *er
 		snprintf(errbuf, errlen,
 			 "recv_buffers must be a power of two up to 32768 and recv_buffer_size "
 			 "256 bytes to 16 MiB");
+		free(s->addrs);
 		free(s);
 		return NULL;
 	}
@@ -218,7 +220,7 @@ int rws_server_start(struct rws_server *s, char *errbuf, size_t errlen)
 		errbuf = dummy;
 		errlen = sizeof(dummy);
 	}
-	if (s->started)
+	if (s->started || s->reactors)
 		return -EALREADY;
 	if (!s->routes) {
 		snprintf(errbuf, errlen, "no routes: nothing to serve");
@@ -229,7 +231,8 @@ int rws_server_start(struct rws_server *s, char *errbuf, size_t errlen)
 	if (!s->reactors)
 		return -ENOMEM;
 	s->nreactors = n;
-	int started = 0, rc = 0;
+	/* every reactor is set up before any starts, so that destroy can
+	 * free them all whatever happened */
 	for (int i = 0; i < n; i++) {
 		struct reactor *r = &s->reactors[i];
 		r->srv = s;
@@ -240,10 +243,12 @@ int rws_server_start(struct rws_server *s, char *errbuf, size_t errlen)
 		r->hs_timers.ms = s->o.handshake_timeout_ms;
 		r->close_timers.ms = s->o.close_timeout_ms;
 		r->linger_timers.ms = s->o.close_timeout_ms;
-		if (!r->open_by_route) {
-			rc = -ENOMEM;
-			break;
-		}
+		if (!r->open_by_route)
+			return -ENOMEM;
+	}
+	int started = 0, rc = 0;
+	for (int i = 0; i < n; i++) {
+		struct reactor *r = &s->reactors[i];
 		/* one reactor at a time: the first binds the port the others share */
 		rc = pthread_create(&r->thread, NULL, rws_reactor_main, r);
 		if (rc) {
@@ -272,7 +277,6 @@ int rws_server_start(struct rws_server *s, char *errbuf, size_t errlen)
 				}
 			}
 		join_all(s, started);
-		s->nreactors = 0;
 		return rc;
 	}
 	s->started = 1;
