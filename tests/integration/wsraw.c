@@ -65,15 +65,33 @@ void put_frame(struct wire *w, uint8_t b0, const void *p, size_t n)
 	put_frame_as(w, b0, p, n, n, 0);
 }
 
-void wire_send(int fd, struct wire *w, size_t chop)
+void put_message(struct wire *w, int op, const void *p, size_t n, size_t frag)
+{
+	const uint8_t *b = p;
+	size_t step = frag && frag < n ? frag : n, off = 0;
+	do {
+		size_t k = n - off < step ? n - off : step;
+		put_frame(w, (uint8_t)((off ? OP_CONT : op) | (off + k == n ? FIN : 0)), b + off, k);
+		off += k;
+	} while (off < n);
+}
+
+int wire_try_send(int fd, struct wire *w, size_t chop)
 {
 	size_t step = chop ? chop : w->len;
-	for (size_t off = 0; off < w->len; off += step) {
+	int rc = 0;
+	for (size_t off = 0; off < w->len && !rc; off += step) {
 		size_t n = w->len - off < step ? w->len - off : step;
-		int rc = tcp_send(fd, w->p + off, n);
-		cr_assert_eq(rc, 0, "send: %s", strerror(-rc));
+		rc = tcp_send(fd, w->p + off, n);
 	}
 	w->len = 0;
+	return rc;
+}
+
+void wire_send(int fd, struct wire *w, size_t chop)
+{
+	int rc = wire_try_send(fd, w, chop);
+	cr_assert_eq(rc, 0, "send: %s", strerror(-rc));
 }
 
 void wire_free(struct wire *w)

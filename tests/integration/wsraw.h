@@ -44,8 +44,15 @@ void wire_put(struct wire *w, const void *p, size_t n);
 void put_frame_as(struct wire *w, uint8_t b0, const void *p, size_t n, uint64_t len,
 		  int unmasked);
 void put_frame(struct wire *w, uint8_t b0, const void *p, size_t n);
+/* Appends a message of type op and bytes p[0..n) in fragments of frag
+ * bytes (0: one frame). */
+void put_message(struct wire *w, int op, const void *p, size_t n, size_t frag);
 /* Writes the wire in chops of chop bytes (0: all at once) and empties it. */
 void wire_send(int fd, struct wire *w, size_t chop);
+/* The same, but a failed write ends it and is returned (0 or -errno): for
+ * cases where the server may rightly fail the connection before reading
+ * everything sent. */
+int wire_try_send(int fd, struct wire *w, size_t chop);
 void wire_free(struct wire *w);
 void send_frame(int fd, uint8_t b0, const void *p, size_t n);
 /* Sends close with code (none if negative) and reason, ignoring errors:
