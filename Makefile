@@ -1,5 +1,6 @@
 # ringws: one non-recursive Makefile. Everything is built under $(BUILD)/.
-#   make          the library (build/libringws.a, build/libringws.so)
+#   make          the library (build/libringws.a, build/libringws.so), ringwsd,
+#                 the example plugins and the embedding example (build/embed)
 #   make test     installs test dependencies, builds, runs every test:
 #                 unit tests, the same under ASan+UBSan, the fuzz corpus
 #                 replayed, and each libFuzzer target for FUZZ_SECONDS
@@ -44,7 +45,7 @@ REPLAY_BIN := $(FUZZ_NAMES:%=$(BUILD)/replay/%_fuzz)
 
 .PHONY: all deps test-deps unit asan replay fuzz-short fuzz test run clean
 
-all: deps $(BUILD)/libringws.a $(BUILD)/libringws.so $(BUILD)/ringwsd $(PLUGINS)
+all: deps $(BUILD)/libringws.a $(BUILD)/libringws.so $(BUILD)/ringwsd $(PLUGINS) $(BUILD)/embed
 
 deps:
 	@sh tools/deps.sh build
@@ -75,6 +76,12 @@ $(BUILD)/ringwsd: $(DAEMON_OBJ) $(BUILD)/libringws.a
 $(BUILD)/plugins/%.so: examples/%.c include/ringws.h include/ringws_plugin.h
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -Iinclude $(WARN) $(CFLAGS) -fPIC -shared -o $@ $<
+
+# the embedding example: a program of its own, seeing only include/ as any
+# program that links the library would
+$(BUILD)/embed: examples/embed/embed.c include/ringws.h $(BUILD)/libringws.a
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -Iinclude $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libringws.a $(LIB_LIBS)
 
 $(BUILD)/test-plugins/%.so: tests/integration/plugins/%.c include/ringws.h include/ringws_plugin.h
 	@mkdir -p $(@D)
@@ -122,7 +129,7 @@ $(BUILD)/integration/%_test: tests/integration/%_test.c $(INTEG_HELPERS)
 		$(INTEG_HELPERS) -lcriterion -lpthread -o $@
 
 .PHONY: integration
-integration: test-deps $(BUILD)/ringwsd $(PLUGINS) $(TEST_PLUGINS) $(INTEG_BIN)
+integration: test-deps $(BUILD)/ringwsd $(BUILD)/embed $(PLUGINS) $(TEST_PLUGINS) $(INTEG_BIN)
 	@BUILD=$(BUILD) sh tests/integration/setup.sh || \
 		{ echo "integration 0 1" >> $(BUILD)/results; exit 1; }
 	@RESULTS=$(BUILD)/results sh tests/run-unit.sh integration $(INTEG_BIN)
@@ -164,6 +171,8 @@ test: test-deps all
 RUN_ARGS ?= --listen 127.0.0.1:8080 --route /=$(BUILD)/plugins/echo.so --route /chat=$(BUILD)/plugins/chat.so
 
 run: all
+	@echo "ringwsd: connect to ws://127.0.0.1:8080/ (echo) and" \
+		"ws://127.0.0.1:8080/chat?token=anything (chat); Ctrl-C stops it"
 	$(BUILD)/ringwsd $(RUN_ARGS)
 
 clean:

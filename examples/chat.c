@@ -14,23 +14,93 @@
  * The broadcast goes to the route of the path the sender connected to, so
  * one chat.so routed at /a and /b runs two separate rooms; routed at "*" it
  * runs one room for every path that route catches.
+ *
+ * Only clients with a token get in, as in the ws README's "client
+ * authentication" example: on_upgrade refuses, with HTTP 401 and the body
+ * "unauthorized", a request whose query has no token=VALUE with a
+ * non-empty VALUE. With an argument string (--arg /chat=s3cret, or args in
+ * the config file) VALUE must also equal it, byte for byte as sent (no
+ * percent-decoding; auth.c shows the thorough version). Without one any
+ * token will do:
+ *
+ *     ws://127.0.0.1:8080/chat?token=anything
  */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "ringws_plugin.h"
 
 struct chat {
 	const struct rws_api *api;
 	struct rws_server *server;
+	char *token;		/* a copy of the argument string; "" accepts any token */
+	size_t token_len;
 };
 
-static struct chat chat_state;
-
+/* One per route: ringwsd calls init once for each route the plugin serves,
+ * each with that route's argument string. */
 static int chat_init(const struct rws_api *api, struct rws_server *s, const char *args,
 		     void **ctx)
 {
-	(void)args;
-	chat_state.api = api;
-	chat_state.server = s;
-	*ctx = &chat_state;
+	struct chat *ch = calloc(1, sizeof(*ch));
+
+	if (!ch)
+		return -ENOMEM;
+	ch->api = api;
+	ch->server = s;
+	ch->token = strdup(args ? args : "");
+	if (!ch->token) {
+		free(ch);
+		return -ENOMEM;
+	}
+	ch->token_len = strlen(ch->token);
+	*ctx = ch;
+	return 0;
+}
+
+static void chat_fini(void *ctx)
+{
+	struct chat *ch = ctx;
+
+	free(ch->token);
+	free(ch);
+}
+
+/* Does the query (without its '?') hold an acceptable token=VALUE? The
+ * first token= parameter counts. */
+static int token_ok(const struct chat *ch, const char *q, size_t len)
+{
+	size_t i = 0;
+
+	if (len && q[0] == '?')
+		i = 1;
+	while (i < len) {
+		size_t end = i;
+		while (end < len && q[end] != '&')
+			end++;
+		if (end - i >= 6 && memcmp(q + i, "token=", 6) == 0) {
+			const char *v = q + i + 6;
+			size_t n = end - i - 6;
+			if (n == 0)
+				return 0;
+			return ch->token_len == 0 ||
+			       (n == ch->token_len && memcmp(v, ch->token, n) == 0);
+		}
+		i = end + 1;
+	}
+	return 0;
+}
+
+static int chat_upgrade(void *ctx, struct rws_upgrade *up)
+{
+	const struct chat *ch = ctx;
+	const struct rws_api *api = ch->api;
+	size_t qlen = 0;
+	const char *q = api->upgrade_query(up, &qlen);
+
+	if (!q || !token_ok(ch, q, qlen))
+		return api->upgrade_reject(up, 401, "unauthorized");
 	return 0;
 }
 
@@ -53,8 +123,10 @@ static const struct rws_plugin chat_plugin = {
 	.struct_size = sizeof(struct rws_plugin),
 	.name = "chat",
 	.init = chat_init,
+	.fini = chat_fini,
 	.handler = {
 		.struct_size = sizeof(struct rws_handler),
+		.on_upgrade = chat_upgrade,
 		.on_message = chat_message,
 	},
 };

@@ -23,9 +23,11 @@
  * double quotes is taken as is between them (no escapes), so it may hold
  * " #" or begin or end with blanks. Settings: listen,
  * threads, max-payload, max-connections, handshake-timeout, close-timeout,
- * max-buffered, backpressure, trusted-proxy (the command line's long options
- * without "--"). A later line overrides an earlier one. Any error names the
- * file and line, and ringwsd exits with status 2.
+ * max-buffered, backpressure, trusted-proxy, log-level (the command line's
+ * long options without "--"). A later line overrides an earlier one,
+ * except listen: each listen line adds an address (the same one twice is
+ * an error), and the command line's --listen list replaces the file's.
+ * Any error names the file and line, and ringwsd exits with status 2.
  *
  * The command line's --route replaces the file's route for the same path
  * whole (plugin and args); --arg sets the args of any route.
@@ -42,6 +44,7 @@
 #include <sys/stat.h>
 
 #include "daemon/config.h"
+#include "daemon/log.h"
 
 static void say(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -54,13 +57,19 @@ static void say(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-void rwsd_config_init(struct rwsd_config *c)
+int rwsd_config_init(struct rwsd_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	rws_server_options_default(&c->opts);
-	strcpy(c->host, "127.0.0.1");
-	c->opts.host = c->host;
-	c->opts.port = 8080;
+	c->log_level = RWSD_LOG_INFO;
+	if (!(c->listens = calloc(1, sizeof(*c->listens))))
+		return -ENOMEM;
+	strcpy(c->listens[0].host, "127.0.0.1");
+	c->listens[0].port = 8080;
+	c->nlistens = 1;
+	c->opts.host = c->listens[0].host;
+	c->opts.port = c->listens[0].port;
+	return 0;
 }
 
 void rwsd_config_free(struct rwsd_config *c)
@@ -72,6 +81,7 @@ void rwsd_config_free(struct rwsd_config *c)
 		free(c->routes[i].origin);
 	}
 	free(c->routes);
+	free(c->listens);
 	free(c->trusted_proxies);
 	memset(c, 0, sizeof(*c));
 }
@@ -124,6 +134,36 @@ bad:
 range:
 	say(err, errlen, "'%s' is out of range (at most %llu)", s, (unsigned long long)max);
 	return -EINVAL;
+}
+
+/* Adds host:port to the listen list, which the first address from a new
+ * source (the file over the default, the command line over the file)
+ * replaces. */
+static int add_listen(struct rwsd_config *c, const char *host, uint16_t port, const char *v,
+		      char *err, size_t errlen)
+{
+	struct rwsd_listen *l;
+
+	if (c->listen_source != c->source) {
+		c->listen_source = c->source;
+		c->nlistens = 0;
+	}
+	for (size_t i = 0; i < c->nlistens; i++)
+		if (port && c->listens[i].port == port && strcmp(c->listens[i].host, host) == 0) {
+			say(err, errlen, "'%s' is given twice", v);
+			return -EINVAL;
+		}
+	if (!(l = realloc(c->listens, (c->nlistens + 1) * sizeof(*l)))) {
+		say(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	c->listens = l;
+	strcpy(l[c->nlistens].host, host);
+	l[c->nlistens].port = port;
+	c->nlistens++;
+	c->opts.host = l[0].host;	/* the list may have moved */
+	c->opts.port = l[0].port;
+	return 0;
 }
 
 /* HOST:PORT, [IPV6]:PORT; a host name resolves to its first address. */
@@ -185,12 +225,9 @@ static int set_listen(struct rwsd_config *c, const char *v, char *err, size_t er
 			return -EINVAL;
 		}
 	}
-	if (strlen(host) >= sizeof(c->host))
+	if (strlen(host) >= sizeof(c->listens[0].host))
 		goto bad;
-	strcpy(c->host, host);
-	c->opts.host = c->host;
-	c->opts.port = (uint16_t)num;
-	return 0;
+	return add_listen(c, host, (uint16_t)num, v, err, errlen);
 bad:
 	say(err, errlen, "'%s' is not HOST:PORT or [IPV6]:PORT", v);
 	return -EINVAL;
@@ -237,7 +274,7 @@ bad:
 }
 
 enum setting_kind { S_LISTEN, S_THREADS, S_PAYLOAD, S_CONNS, S_HS_TIMEOUT, S_CLOSE_TIMEOUT,
-		    S_BUFFERED, S_BACKPRESSURE, S_TRUSTED };
+		    S_BUFFERED, S_BACKPRESSURE, S_TRUSTED, S_LOG_LEVEL };
 
 static const struct setting {
 	const char *name;
@@ -252,6 +289,7 @@ static const struct setting {
 	{ "max-buffered", S_BUFFERED },
 	{ "backpressure", S_BACKPRESSURE },
 	{ "trusted-proxy", S_TRUSTED },
+	{ "log-level", S_LOG_LEVEL },
 };
 
 static const struct setting *find_setting(const char *name, size_t len)
@@ -325,6 +363,13 @@ int rwsd_config_set(struct rwsd_config *c, const char *name, const char *v, char
 		return 0;
 	case S_TRUSTED:
 		return set_trusted(c, v, err, errlen);
+	case S_LOG_LEVEL:
+		if ((r = rwsd_log_level_parse(v)) < 0) {
+			say(err, errlen, "'%s' is not error, warning, info or debug", v);
+			return r;
+		}
+		c->log_level = r;
+		return 0;
 	}
 	return -EINVAL;
 }
@@ -656,6 +701,7 @@ static int parse_line(struct parser *p, char *s)
 int rwsd_config_load(struct rwsd_config *c, const char *file, char *err, size_t errlen)
 {
 	struct parser p = { .c = c, .file = file, .err = err, .errlen = errlen };
+	enum rwsd_source outer = c->source;
 	char *line = NULL;
 	size_t cap = 0;
 	FILE *f;
@@ -672,6 +718,7 @@ int rwsd_config_load(struct rwsd_config *c, const char *file, char *err, size_t 
 		return -ENOMEM;
 	}
 	ssize_t n;
+	c->source = RWSD_SRC_FILE;
 	while ((n = getline(&line, &cap, f)) >= 0) {
 		p.line++;
 		if (strlen(line) != (size_t)n) {
@@ -687,6 +734,7 @@ int rwsd_config_load(struct rwsd_config *c, const char *file, char *err, size_t 
 	}
 	if (e == 0)
 		e = end_section(&p);
+	c->source = outer;
 	free(line);
 	free(p.dir);
 	fclose(f);

@@ -6,6 +6,7 @@
 #define RWSD_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ringws.h"
 
@@ -17,23 +18,39 @@ struct rwsd_route {
 	char *origin;	/* where it was defined, for messages: "FILE:LINE" or "--route" */
 };
 
+/* One listen address. */
+struct rwsd_listen {
+	char host[64];	/* numeric address (IPv6 without brackets) */
+	uint16_t port;	/* 0: ephemeral */
+};
+
+/* Where settings are being read from: listen lines accumulate within one
+ * source, and the first from a later source replaces the list. */
+enum rwsd_source { RWSD_SRC_DEFAULT, RWSD_SRC_FILE, RWSD_SRC_CMDLINE };
+
 /* Owns every string it points to; rwsd_config_free() releases them. */
 struct rwsd_config {
-	struct rws_server_options opts;	/* opts.host points into host[] */
-	char host[64];			/* numeric address (IPv6 without brackets) */
+	struct rws_server_options opts;	/* host and port: listens[0]'s */
+	struct rwsd_listen *listens;	/* at least one; [1..] go to rws_server_listen() */
+	size_t nlistens;
+	enum rwsd_source source;	/* what rwsd_config_set() is reading now */
+	enum rwsd_source listen_source;	/* where listens[] came from */
 	char *trusted_proxies;		/* opts.trusted_proxies points here */
+	int log_level;			/* enum rwsd_log_level, info by default */
 	struct rwsd_route *routes;
 	size_t nroutes;
 };
 
-/* The library's defaults, and ringwsd's listen address 127.0.0.1:8080. */
-void rwsd_config_init(struct rwsd_config *c);
+/* The library's defaults, and ringwsd's listen address 127.0.0.1:8080.
+ * Returns 0, or -ENOMEM. */
+int rwsd_config_init(struct rwsd_config *c);
 void rwsd_config_free(struct rwsd_config *c);
 
 /* Sets one server setting by the name it has both in the file and, with
- * "--" in front, on the command line: listen, threads, max-payload,
+ * "--" in front, on the command line (c->source says which: "listen" adds
+ * an address, and the first of a new source replaces the older list): listen, threads, max-payload,
  * max-connections, handshake-timeout, close-timeout, max-buffered,
- * backpressure, trusted-proxy. Returns 0, -ENOENT for an unknown name, or
+ * backpressure, trusted-proxy, log-level. Returns 0, -ENOENT for an unknown name, or
  * -EINVAL with the reason in err (without the setting's name). */
 int rwsd_config_set(struct rwsd_config *c, const char *name, const char *value, char *err,
 		    size_t errlen);

@@ -14,15 +14,22 @@
  *      SIGPIPE is ignored: a peer that goes away must not kill the process.
  *   2. Every plugin file is opened and its ABI checked before the server is
  *      created, so a bad file costs nothing and exits with status 2.
- *   3. The server is created, each plugin's init() runs with it, routes are
- *      registered, and the server starts. Then exactly one line,
- *      "ringwsd: listening on HOST:PORT (N reactors)", with the bound port:
- *      scripts and tests read the port from it.
+ *   3. The server is created with the first listen address (the others
+ *      are added with rws_server_listen()), each plugin's init() runs with
+ *      it, routes are registered, and the server starts. Then one line per
+ *      address, "ringwsd: listening on HOST:PORT (N reactors)", the first
+ *      address's first, with the bound port: scripts and tests read the
+ *      port from it.
  *
  * Exit status: 0 after a signalled shutdown, 2 for a usage or config error
  * or a plugin refused at load (restarting cannot help: the unit file's
  * RestartPreventExitStatus=2 uses this), 1 for a failure at run time (the
  * server cannot start, a plugin's init() fails).
+ *
+ * Every message is one line on stderr (log.c): failures as
+ * "ringwsd: error: ...", oddities as "ringwsd: warning: ...", the rest with
+ * no level word; --log-level (log-level in the file) drops lines below a
+ * level, and debug adds the settings and routes in effect.
  *
  * Shutdown (SIGTERM, SIGINT): rws_server_shutdown() sends 1001 to every
  * client and waits for the close handshakes, then the server is destroyed
@@ -78,7 +85,7 @@ static void usage(FILE *f)
 		"usage: ringwsd [options]\n"
 		"\n"
 		"  --listen HOST:PORT         listen address (127.0.0.1:8080); [::1]:PORT for IPv6,\n"
-		"                             port 0 for an ephemeral port\n"
+		"                             port 0 for an ephemeral port; repeat for more addresses\n"
 		"  --route PATH=PLUGIN.so     route connections to PATH (\"*\": any path) to a plugin;\n"
 		"                             repeat for more routes\n"
 		"  --arg PATH=STRING          the argument string of PATH's plugin (\"\")\n"
@@ -91,6 +98,7 @@ static void usage(FILE *f)
 		"  --max-buffered BYTES       per-connection send queue bound (%s)\n"
 		"  --backpressure close|refuse  past the bound: close with 1008, or refuse sends (%s)\n"
 		"  --trusted-proxy ADDR[,ADDR]  believe X-Forwarded-For from these peers only\n"
+		"  --log-level LEVEL          error, warning, info or debug: drop lines below it (info)\n"
 		"  --help                     this text\n"
 		"  --version                  version and plugin ABI\n"
 		"\n"
@@ -119,7 +127,7 @@ static void die_usage(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	rwsd_vlog(NULL, fmt, ap);
+	rwsd_vlog(RWSD_LOG_ERROR, NULL, fmt, ap);
 	va_end(ap);
 	exit(EXIT_USAGE);
 }
@@ -190,10 +198,12 @@ static void build_config(struct rwsd_config *cfg, const struct cmdline *cl)
 {
 	char err[768];
 
-	rwsd_config_init(cfg);
+	if (rwsd_config_init(cfg) < 0)
+		die_usage("out of memory");
 	if (cl->config && rwsd_config_load(cfg, cl->config, err, sizeof(err)) < 0)
 		die_usage("%s", err);
 
+	cfg->source = RWSD_SRC_CMDLINE;	/* the first --listen replaces the file's list */
 	for (size_t i = 0; i < cl->nset; i++)
 		if (rwsd_config_set(cfg, cl->set[2 * i], cl->set[2 * i + 1], err, sizeof(err)) < 0)
 			die_usage("--%s: %s", cl->set[2 * i], err);
@@ -251,7 +261,7 @@ static void *second_signal(void *arg)
 
 	while (sigwait(sigs, &sig) != 0 || sig == SIGHUP)
 		;
-	rwsd_log("second signal: exiting without waiting for clients");
+	rwsd_warning("second signal: exiting without waiting for clients");
 	_exit(1);
 }
 
@@ -267,6 +277,7 @@ int main(int argc, char **argv)
 	struct rwsd_config cfg;
 	struct rwsd_plugin *plugins;
 	struct rws_server *server;
+	int *listen_at = NULL;
 	sigset_t sigs;
 	char err[768], addr[96];
 	int r, sig, status = 1;
@@ -286,6 +297,7 @@ int main(int argc, char **argv)
 
 	parse_cmdline(argc, argv, &cl);
 	build_config(&cfg, &cl);
+	rwsd_log_set_level(cfg.log_level);	/* before any thread: log.h */
 	free(cl.set);
 	free(cl.route);
 	free(cl.arg);
@@ -300,37 +312,68 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (cfg.log_level >= RWSD_LOG_DEBUG) {
+		char payload[32], buffered[32];
+		fmt_bytes(cfg.opts.max_payload, payload, sizeof(payload));
+		fmt_bytes(cfg.opts.max_buffered, buffered, sizeof(buffered));
+		rwsd_debug("settings: threads %d, max-payload %s, max-connections %u, "
+			   "handshake-timeout %u, close-timeout %u, max-buffered %s, backpressure %s",
+			   cfg.opts.threads, payload, cfg.opts.max_connections,
+			   cfg.opts.handshake_timeout_ms, cfg.opts.close_timeout_ms, buffered,
+			   cfg.opts.backpressure == RWS_BP_REFUSE ? "refuse" : "close");
+	}
+
 	err[0] = '\0';
 	if (!(server = rws_server_create(&cfg.opts, &r, err, sizeof(err)))) {
-		rwsd_log("cannot create the server: %s", err[0] ? err : rws_strerror(r));
+		rwsd_error("cannot create the server: %s", err[0] ? err : rws_strerror(r));
 		close_plugins(plugins, cfg.nroutes);
 		goto out;
 	}
+	/* listen_at[i]: address i's index for rws_server_port_at() */
+	if (!(listen_at = calloc(cfg.nlistens, sizeof(*listen_at)))) {
+		rwsd_error("out of memory");
+		goto err_server;
+	}
+	for (size_t i = 1; i < cfg.nlistens; i++) {
+		struct rwsd_listen *l = &cfg.listens[i];
+		if ((r = rws_server_listen(server, l->host, l->port)) < 0) {
+			rwsd_config_format_addr(l->host, l->port, addr, sizeof(addr));
+			rwsd_error("listen %s: %s", addr, rws_strerror(r));
+			goto err_server;
+		}
+		listen_at[i] = r;
+	}
 	for (size_t i = 0; i < cfg.nroutes; i++) {
 		struct rwsd_route *rt = &cfg.routes[i];
+		/* the args stay out of the log: they may be a secret (a token) */
+		rwsd_debug("route %s: plugin '%s' from %s (%s)", rt->path, plugins[i].name,
+			   rt->plugin, rt->origin);
 		if (rwsd_plugin_start(&plugins[i], server, rt->args, rt->path, err, sizeof(err)) < 0) {
-			rwsd_log("%s", err);
+			rwsd_error("%s", err);
 			goto err_server;
 		}
 		if ((r = rws_server_route(server, rt->path, &plugins[i].handler)) < 0) {
-			rwsd_log("route %s (%s): %s", rt->path, rt->origin, rws_strerror(r));
+			rwsd_error("route %s (%s): %s", rt->path, rt->origin, rws_strerror(r));
 			goto err_server;
 		}
 	}
 
 	err[0] = '\0';
 	if ((r = rws_server_start(server, err, sizeof(err))) < 0) {
-		rwsd_log("%s", err[0] ? err : rws_strerror(r));
+		rwsd_error("%s", err[0] ? err : rws_strerror(r));
 		goto err_server;
 	}
-	rwsd_config_format_addr(cfg.host, rws_server_port(server), addr, sizeof(addr));
-	rwsd_log("listening on %s (%d reactors)", addr, rws_server_stats(server, NULL, 0));
+	for (size_t i = 0; i < cfg.nlistens; i++) {
+		uint16_t port = i ? rws_server_port_at(server, listen_at[i]) : rws_server_port(server);
+		rwsd_config_format_addr(cfg.listens[i].host, port, addr, sizeof(addr));
+		rwsd_log("listening on %s (%d reactors)", addr, rws_server_stats(server, NULL, 0));
+	}
 
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			rwsd_log("SIGHUP: reload not supported yet");
+			rwsd_warning("SIGHUP: reload not supported yet");
 			continue;
 		}
 		break;
@@ -347,6 +390,7 @@ err_server:
 	rws_server_destroy(server);
 	close_plugins(plugins, cfg.nroutes);
 out:
+	free(listen_at);
 	free(plugins);
 	rwsd_config_free(&cfg);
 	return status;

@@ -39,7 +39,7 @@ static void plugin_log(const char *plugin, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	rwsd_vlog(plugin && *plugin ? plugin : "plugin", fmt, ap);
+	rwsd_vlog(RWSD_LOG_INFO, plugin && *plugin ? plugin : "plugin", fmt, ap);
 	va_end(ap);
 }
 

@@ -1,10 +1,12 @@
 /*
  * daemon_test: what ringwsd does as a program, outside the WebSocket
- * protocol: refusing bad plugins, shutting down on SIGTERM, HTTP answers
- * for what is not an upgrade (404, 426, 503) and the handshake timeout.
+ * protocol: refusing bad plugins, shutting down on SIGTERM, its log, several
+ * listen addresses, HTTP answers for what is not an upgrade (404, 426, 503)
+ * and the handshake timeout.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +64,7 @@ static void expect_refused(const char *plugin, int want_status)
 		cr_assert_neq(WEXITSTATUS(st), 0, "%s: exit 0; stderr:\n%s", plugin, log);
 	const char *base = strrchr(so, '/') + 1;
 	cr_assert(strstr(log, base), "the message does not name %s:\n%s", base, log);
+	cr_assert(strstr(log, "ringwsd: error: "), "the message is not an error line:\n%s", log);
 	cr_assert(!strstr(log, "listening on"), "ringwsd listened with %s:\n%s", plugin, log);
 }
 
@@ -102,10 +105,144 @@ Test(daemon, io_uring_unavailable)
 	cr_assert_neq(st, -1, "ringwsd did not exit:\n%s", log);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "exit status %d:\n%s", st, log);
 	cr_assert(strstr(log, "io_uring is unavailable"), "no clear message:\n%s", log);
+	cr_assert(strncmp(log, "ringwsd: error: ", 16) == 0, "not an error line:\n%s", log);
 	cr_assert(!strstr(log, "listening on"), "%s", log);
 	/* one line */
 	const char *nl = strchr(log, '\n');
 	cr_assert(nl && !strchr(nl + 1, '\n'), "more than one line:\n%s", log);
+}
+
+/* Waits up to 5 s for text in the daemon's log: 0 when it is there. */
+static int wait_log(struct daemon *d, const char *text)
+{
+	long long end = now_ms() + 5000;
+	while (!strstr(daemon_log(d), text))
+		if (now_ms() >= end)
+			return -1;
+		else
+			usleep(10000);
+	return 0;
+}
+
+/* Waits up to 5 s until ringwsd (pid) has its signals set up: it blocks
+ * SIGTERM, SIGINT and SIGHUP and then ignores SIGPIPE, first thing. (The
+ * blocked mask itself cannot tell: sigwait() lifts it while it waits.)
+ * Returns 0, or -1. */
+static int wait_signals_set(pid_t pid)
+{
+	char path[64], line[256];
+	long long end = now_ms() + 5000;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	do {
+		FILE *f = fopen(path, "r");
+		unsigned long long ign = 0;
+		if (f) {
+			while (fgets(line, sizeof(line), f))
+				if (sscanf(line, "SigIgn: %llx", &ign) == 1)
+					break;
+			fclose(f);
+		}
+		if (ign & (1ull << (SIGPIPE - 1)))
+			return 0;
+		usleep(10000);
+	} while (now_ms() < end);
+	return -1;
+}
+
+/* Warnings and errors say so; --log-level drops the lines below it, from
+ * the command line or the config file; debug names the routes; a bad level
+ * is a usage error */
+Test(daemon, log_levels)
+{
+	struct daemon *d = daemon_start("--route", route("/", "echo"), "--log-level", "debug", NULL);
+	const char *log = daemon_log(d);
+	cr_assert(strstr(log, "ringwsd: debug: route /: plugin 'echo'"), "no debug line:\n%s", log);
+	kill(d->pid, SIGHUP);
+	cr_assert_eq(wait_log(d, "ringwsd: warning: SIGHUP"), 0, "no warning:\n%s", daemon_log(d));
+	int st = daemon_stop(d);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "wait status %d", st);
+
+	/* at warning, the info lines go: no "listening on", no "shutting down" */
+	char conf[] = "/tmp/ringwsd-log-XXXXXX";
+	int fd = mkstemp(conf);
+	cr_assert(fd >= 0);
+	const char *text = "log-level = warning\n";
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	const char *quiet[] = { "--listen", "127.0.0.1:0", "--config", conf, "--route",
+				route("/", "echo"), NULL };
+	d = daemon_spawn(quiet);
+	cr_assert_eq(wait_signals_set(d->pid), 0, "ringwsd never set up its signals");
+	kill(d->pid, SIGHUP);
+	cr_assert_eq(wait_log(d, "ringwsd: warning: SIGHUP"), 0, "no warning:\n%s", daemon_log(d));
+	st = daemon_stop(d);
+	unlink(conf);
+	log = daemon_log(d);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "wait status %d:\n%s", st, log);
+	cr_assert(!strstr(log, "listening on") && !strstr(log, "shutting down"),
+		  "info lines at level warning:\n%s", log);
+
+	const char *bad[] = { "--listen", "127.0.0.1:0", "--route", route("/", "echo"),
+			      "--log-level", "loud", NULL };
+	d = daemon_spawn(bad);
+	st = daemon_wait_exit(d, 10000);
+	log = daemon_log(d);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "wait status %d:\n%s", st, log);
+	cr_assert(strstr(log, "ringwsd: error: --log-level: 'loud'"), "%s", log);
+}
+
+/* Is ::1 there to listen on (not in a container without IPv6)? */
+static int have_ipv6_loopback(void)
+{
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	int ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* The port of the nth (0-based) "listening on PREFIX" line, waiting up to
+ * 5 s for it; 0 if it never comes. */
+static int listening_port(struct daemon *d, const char *prefix, int nth)
+{
+	char key[128];
+	long long end = now_ms() + 5000;
+	snprintf(key, sizeof(key), "ringwsd: listening on %s", prefix);
+	do {
+		const char *log = daemon_log(d), *p = log;
+		for (int i = 0; (p = strstr(p, key)); i++, p += strlen(key))
+			if (i == nth && strchr(p, '\n'))
+				return atoi(p + strlen(key));
+		usleep(10000);
+	} while (now_ms() < end);
+	return 0;
+}
+
+/* --listen twice (127.0.0.1 and [::1], or two ports of 127.0.0.1 where
+ * there is no IPv6): one listening line for each, and the echo works
+ * through both */
+Test(daemon, two_listen_addresses)
+{
+	int v6 = have_ipv6_loopback();
+	struct daemon *d = daemon_start("--route", route("/", "echo"), "--listen",
+					v6 ? "[::1]:0" : "127.0.0.1:0", "--threads", "2", NULL);
+	int port2 = v6 ? listening_port(d, "[::1]:", 0) : listening_port(d, "127.0.0.1:", 1);
+	cr_assert_gt(port2, 0, "no listening line for the second address:\n%s", daemon_log(d));
+	cr_assert_neq(port2, d->port, "both addresses on port %d:\n%s", port2, daemon_log(d));
+	const char *log = daemon_log(d);
+	cr_assert(strncmp(log, "ringwsd: listening on 127.0.0.1:", 32) == 0,
+		  "the first address's line is not the first line:\n%s", log);
+
+	char url2[64];
+	snprintf(url2, sizeof(url2), "ws://%s:%d/", v6 ? "[::1]" : "127.0.0.1", port2);
+	peer_expect_ok(d, PEER_NODE, "echo", "/", NULL);
+	struct peer *p = peer_start(PEER_NODE, "echo", url2, NULL);
+	int rc = peer_finish(p, 40000);
+	cr_assert_eq(rc, 0, "echo through %s: exit %d\n  result: %s\n  stderr: %s\n"
+		     "  ringwsd stderr:\n%s", url2, rc, p->line, p->err, daemon_log(d));
+	int st = daemon_stop(d);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "wait status %d:\n%s", st, daemon_log(d));
 }
 
 /* SIGTERM with a message still queued: the whole echo arrives first, then

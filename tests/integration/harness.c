@@ -129,8 +129,11 @@ static pid_t spawn(char *const *argv, int out_w, int err_w)
 
 /* --- the daemon ------------------------------------------------------- */
 
+#define RINGWSD_READY "ringwsd: listening on 127.0.0.1:"
+
 /* Keeps reading the daemon's stderr; notes the port from the line
- * "ringwsd: listening on 127.0.0.1:PORT (N reactors)". */
+ * "ringwsd: listening on 127.0.0.1:PORT (N reactors)" (d->ready and the
+ * port, for another program). */
 static void *drain(void *arg)
 {
 	struct daemon *d = arg;
@@ -152,9 +155,9 @@ static void *drain(void *arg)
 		d->log_len += take;
 		d->log[d->log_len] = 0;
 		if (!d->port) {
-			const char *l = strstr(d->log, "ringwsd: listening on 127.0.0.1:");
+			const char *l = strstr(d->log, d->ready);
 			if (l && strchr(l, '\n')) {
-				d->port = atoi(l + strlen("ringwsd: listening on 127.0.0.1:"));
+				d->port = atoi(l + strlen(d->ready));
 				pthread_cond_broadcast(&d->cond);
 			}
 		}
@@ -162,22 +165,13 @@ static void *drain(void *arg)
 	}
 }
 
-struct daemon *daemon_spawn(const char *const *args)
+/* Runs argv with its stderr drained into d->log, watching for ready. */
+static struct daemon *spawn_watched(const char *const *argv, const char *ready)
 {
 	cr_assert(ndaemons < MAX_CHILDREN, "too many daemons");
 	struct daemon *d = calloc(1, sizeof(*d));
 	cr_assert(d);
-	const char *bin = getenv("RINGWSD");
-	if (!bin || !*bin)
-		bin = harness_build("ringwsd");
-	const char *argv[64];
-	int n = 0;
-	argv[n++] = bin;
-	for (; *args; args++) {
-		cr_assert(n < 63);
-		argv[n++] = *args;
-	}
-	argv[n] = NULL;
+	d->ready = ready;
 
 	int p[2];
 	cr_assert(pipe2(p, O_CLOEXEC) == 0);
@@ -189,6 +183,33 @@ struct daemon *daemon_spawn(const char *const *args)
 	close(p[1]);
 	cr_assert(pthread_create(&d->drain, NULL, drain, d) == 0);
 	daemons[ndaemons++] = d;
+	return d;
+}
+
+struct daemon *daemon_spawn(const char *const *args)
+{
+	const char *bin = getenv("RINGWSD");
+	if (!bin || !*bin)
+		bin = harness_build("ringwsd");
+	const char *argv[64];
+	int n = 0;
+	argv[n++] = bin;
+	for (; *args; args++) {
+		cr_assert(n < 63);
+		argv[n++] = *args;
+	}
+	argv[n] = NULL;
+	return spawn_watched(argv, RINGWSD_READY);
+}
+
+struct daemon *program_start(const char *const *argv, const char *ready)
+{
+	struct daemon *d = spawn_watched(argv, ready);
+	if (daemon_wait_ready(d, READY_MS) < 0) {
+		int st = daemon_wait_exit(d, 100);
+		cr_assert_fail("%s did not print \"%s\" within %d ms (wait status %d); its "
+			       "stderr:\n%s", argv[0], ready, READY_MS, st, daemon_log(d));
+	}
 	return d;
 }
 

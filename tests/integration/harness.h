@@ -1,6 +1,7 @@
 /*
- * harness: what the integration tests share. It runs build/ringwsd on an
- * ephemeral port (fork+exec, stderr read through a pipe), runs the peer
+ * harness: what the integration tests share. It runs build/ringwsd (or
+ * another server program, such as build/embed) on an ephemeral port
+ * (fork+exec, stderr read through a pipe), runs the peer
  * drivers (Node ws: peer_ws.mjs, Python websockets: peer_py.py) with a time
  * limit and keeps what they print, and offers blocking TCP helpers with
  * timeouts for the tests that speak raw bytes (conformance_test.c and
@@ -26,6 +27,7 @@
 struct daemon {
 	pid_t pid;
 	int port;		/* from the "listening on" line; 0 until then */
+	const char *ready;	/* that line up to the port */
 	int err_fd;
 	int eof;		/* stderr closed */
 	int status;		/* wait status once reaped, -1 before */
@@ -49,6 +51,11 @@ const char *route(const char *path, const char *plugin);
 struct daemon *daemon_start(const char *arg, ...) __attribute__((sentinel));
 /* The same without waiting: for a daemon expected to refuse to start. */
 struct daemon *daemon_spawn(const char *const *args);
+/* Starts another program the same way (argv[0] a path, NULL-terminated) and
+ * waits up to 10 s for a stderr line that begins with ready and goes on
+ * with a port number, "embed: listening on 127.0.0.1:" for example; fails
+ * the test otherwise. The daemon_* calls below work on it too. */
+struct daemon *program_start(const char *const *argv, const char *ready);
 /* Waits for the listening line: 0 when seen, -1 on EOF or timeout. */
 int daemon_wait_ready(struct daemon *d, int timeout_ms);
 /* Waits for the daemon to exit: its wait status, or -1 on timeout. */

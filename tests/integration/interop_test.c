@@ -122,9 +122,26 @@ BOTH(unknown_path)
 BOTH(broadcast)
 {
 	struct daemon *d = daemon_start("--route", route("/chat", "chat"), "--threads", "2", NULL);
-	peer_expect_ok(d, k, "broadcast", "/chat", "n=6", NULL);
-	peer_expect_ok(d, k, "broadcast", "/chat", "n=8", "senders=3", NULL);
-	peer_expect_ok(d, k, "broadcast", "/chat", "n=101", NULL);
+	peer_expect_ok(d, k, "broadcast", "/chat?token=anything", "n=6", NULL);
+	peer_expect_ok(d, k, "broadcast", "/chat?token=anything", "n=8", "senders=3", NULL);
+	peer_expect_ok(d, k, "broadcast", "/chat?token=anything", "n=101", NULL);
+}
+
+/* chat.so wants a token: none, or an empty one, is answered 401
+ * "unauthorized"; with an argument string only that token gets in */
+BOTH(chat_token)
+{
+	const char *body = k == PEER_NODE ? "body=unauthorized" : NULL;
+	struct daemon *d = daemon_start("--route", route("/chat", "chat"), NULL);
+	peer_expect_ok(d, k, "reject", "/chat", "status=401", body, NULL);
+	peer_expect_ok(d, k, "reject", "/chat?room=1", "status=401", body, NULL);
+	peer_expect_ok(d, k, "reject", "/chat?token=", "status=401", body, NULL);
+	peer_expect_ok(d, k, "broadcast", "/chat?room=1&token=x", "n=2", NULL);
+
+	d = daemon_start("--route", route("/chat", "chat"), "--arg", "/chat=s3cret", NULL);
+	peer_expect_ok(d, k, "reject", "/chat?token=wrong", "status=401", body, NULL);
+	peer_expect_ok(d, k, "reject", "/chat?token=s3cre", "status=401", body, NULL);
+	peer_expect_ok(d, k, "broadcast", "/chat?token=s3cret", "n=2", NULL);
 }
 
 /* 200 concurrent connections on two reactors, each echoing its own message */
