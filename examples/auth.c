@@ -120,25 +120,12 @@ static int same(const char *a, const char *b, size_t n)
 	return diff == 0;
 }
 
-/* Is there a token=TOKEN parameter (the first token= counts) in the query? */
-static int token_ok(const struct auth *a, const char *q, size_t len)
+/* Does the first token= parameter, percent-decoded, equal our token? */
+static int token_ok(const struct auth *a, const char *v, size_t len)
 {
 	char got[TOKEN_MAX];
-	size_t i = 0;
-
-	if (len && q[0] == '?')
-		i = 1;
-	while (i < len) {
-		size_t end = i;
-		while (end < len && q[end] != '&')
-			end++;
-		if (end - i >= 6 && memcmp(q + i, "token=", 6) == 0) {
-			long n = decode(q + i + 6, end - i - 6, got, sizeof(got));
-			return n >= 0 && (size_t)n == a->token_len && same(got, a->token, a->token_len);
-		}
-		i = end + 1;
-	}
-	return 0;
+	long n = decode(v, len, got, sizeof(got));
+	return n >= 0 && (size_t)n == a->token_len && same(got, a->token, a->token_len);
 }
 
 static int auth_upgrade(void *ctx, struct rws_upgrade *up)
@@ -149,7 +136,7 @@ static int auth_upgrade(void *ctx, struct rws_upgrade *up)
 	size_t qlen = 0, plen;
 	int chosen = -1;
 
-	q = api->upgrade_query(up, &qlen);
+	q = api->upgrade_query_param(up, "token", &qlen);
 	if (!q || !token_ok(a, q, qlen))
 		return api->upgrade_reject(up, 401, "unauthorized");
 

@@ -67,39 +67,15 @@ static void chat_fini(void *ctx)
 	free(ch);
 }
 
-/* Does the query (without its '?') hold an acceptable token=VALUE? The
- * first token= parameter counts. */
-static int token_ok(const struct chat *ch, const char *q, size_t len)
-{
-	size_t i = 0;
-
-	if (len && q[0] == '?')
-		i = 1;
-	while (i < len) {
-		size_t end = i;
-		while (end < len && q[end] != '&')
-			end++;
-		if (end - i >= 6 && memcmp(q + i, "token=", 6) == 0) {
-			const char *v = q + i + 6;
-			size_t n = end - i - 6;
-			if (n == 0)
-				return 0;
-			return ch->token_len == 0 ||
-			       (n == ch->token_len && memcmp(v, ch->token, n) == 0);
-		}
-		i = end + 1;
-	}
-	return 0;
-}
-
 static int chat_upgrade(void *ctx, struct rws_upgrade *up)
 {
 	const struct chat *ch = ctx;
 	const struct rws_api *api = ch->api;
-	size_t qlen = 0;
-	const char *q = api->upgrade_query(up, &qlen);
+	size_t n = 0;
+	const char *v = api->upgrade_query_param(up, "token", &n);
 
-	if (!q || !token_ok(ch, q, qlen))
+	/* no token, an empty one, or (with an argument) another one */
+	if (!v || n == 0 || (ch->token_len && (n != ch->token_len || memcmp(v, ch->token, n))))
 		return api->upgrade_reject(up, 401, "unauthorized");
 	return 0;
 }

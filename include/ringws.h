@@ -150,6 +150,10 @@ RWS_API const char *rws_upgrade_path(const struct rws_upgrade *up, size_t *len);
 RWS_API const char *rws_upgrade_query(const struct rws_upgrade *up, size_t *len);
 RWS_API const char *rws_upgrade_header(const struct rws_upgrade *up, const char *name,
 				       size_t *len);
+/* The value of the first `name=value` parameter of the query, as sent (not
+ * percent-decoded), with its length; "" for a bare `name`; NULL if absent. */
+RWS_API const char *rws_upgrade_query_param(const struct rws_upgrade *up, const char *name,
+					    size_t *len);
 /* Header i (0-based) as name and value; returns 0, or -ENOENT past the end. */
 RWS_API int rws_upgrade_header_at(const struct rws_upgrade *up, size_t i, const char **name,
 				  size_t *name_len, const char **value, size_t *value_len);

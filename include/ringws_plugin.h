@@ -59,6 +59,8 @@ struct rws_api {
 	int (*upgrade_reject)(struct rws_upgrade *up, int status, const char *body);
 	/* one line to ringwsd's log, prefixed with the plugin's name */
 	void (*log)(const char *plugin, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+	const char *(*upgrade_query_param)(const struct rws_upgrade *up, const char *name,
+					   size_t *len);
 };
 
 struct rws_plugin {

@@ -73,6 +73,7 @@ static const struct rws_api api = {
 	.upgrade_set_user = rws_upgrade_set_user,
 	.upgrade_reject = rws_upgrade_reject,
 	.log = plugin_log,
+	.upgrade_query_param = rws_upgrade_query_param,
 };
 
 static void say(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

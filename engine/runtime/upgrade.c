@@ -189,6 +189,26 @@ const char *rws_upgrade_query(const struct rws_upgrade *up, size_t *len)
 	return str_out(q, len);
 }
 
+const char *rws_upgrade_query_param(const struct rws_upgrade *up, const char *name, size_t *len)
+{
+	struct rws_str q = up->req->http.query;
+	size_t nl = strlen(name);
+	const char *p = q.p, *end = q.p ? q.p + q.len : NULL;
+	while (p && p < end) {
+		const char *amp = memchr(p, '&', (size_t)(end - p));
+		const char *e = amp ? amp : end;
+		size_t n = (size_t)(e - p);
+		if (n >= nl && memcmp(p, name, nl) == 0 && (n == nl || p[nl] == '=')) {
+			const char *v = n == nl ? e : p + nl + 1;
+			if (len)
+				*len = (size_t)(e - v);
+			return v;
+		}
+		p = e + 1;
+	}
+	return NULL;
+}
+
 const char *rws_upgrade_header(const struct rws_upgrade *up, const char *name, size_t *len)
 {
 	size_t from = 0;

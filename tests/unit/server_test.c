@@ -876,3 +876,38 @@ Test(server, posted_sends_are_bounded)
 	cr_assert_eq(refused, 6);
 	close(fd);
 }
+
+static char qp_token[32], qp_flag[8];
+static int qp_missing_null, qp_prefix_null, qp_flag_seen;
+
+static int on_upgrade_params(void *ctx, struct rws_upgrade *up)
+{
+	(void)ctx;
+	size_t n;
+	const char *v = rws_upgrade_query_param(up, "token", &n);
+	if (v)
+		snprintf(qp_token, sizeof(qp_token), "%.*s", (int)n, v);
+	v = rws_upgrade_query_param(up, "flag", &n);
+	qp_flag_seen = v != NULL;
+	if (v)
+		snprintf(qp_flag, sizeof(qp_flag), "%.*s", (int)n, v);
+	qp_missing_null = rws_upgrade_query_param(up, "missing", &n) == NULL;
+	qp_prefix_null = rws_upgrade_query_param(up, "tok", &n) == NULL;
+	return rws_upgrade_reject(up, 403, "checked");
+}
+
+Test(server, query_parameters_for_on_upgrade)
+{
+	handler.on_upgrade = on_upgrade_params;
+	start();
+	int fd = wsc_connect(port, 5000);
+	char head[2048];
+	cr_assert_eq(wsc_upgrade(fd, "/?x=1&token=a%20b&flag&token=second", NULL, head, sizeof(head)),
+		     403);
+	close(fd);
+	cr_assert_str_eq(qp_token, "a%20b", "the first token=, as sent");
+	cr_assert(qp_flag_seen);
+	cr_assert_str_eq(qp_flag, "");
+	cr_assert(qp_missing_null);
+	cr_assert(qp_prefix_null, "a prefix of a name is not the name");
+}
