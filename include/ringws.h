@@ -132,6 +132,7 @@ struct rws_reactor_stats {
 	uint64_t accepted;	/* connections accepted or adopted */
 	uint64_t open;		/* connections alive now (any phase) */
 	uint64_t enobufs;	/* times the receive buffer ring ran dry */
+	uint64_t zc_sends;	/* sends made zero-copy from the registered pool */
 };
 
 /* Fills out[0..max) with each reactor's counters (out may be NULL when max

@@ -248,8 +248,9 @@ static void log_reactor_stats(const struct rws_server *s)
 	struct rws_reactor_stats st[256];
 	int n = rws_server_stats(s, st, 256);
 	for (int i = 0; i < n && i < 256; i++)
-		rwsd_log("reactor %d: %llu connections accepted, %llu receive-buffer shortages", i,
-			 (unsigned long long)st[i].accepted, (unsigned long long)st[i].enobufs);
+		rwsd_log("reactor %d: %llu connections accepted, %llu receive-buffer shortages, "
+			 "%llu zero-copy sends", i, (unsigned long long)st[i].accepted,
+			 (unsigned long long)st[i].enobufs, (unsigned long long)st[i].zc_sends);
 }
 
 /* During a graceful shutdown (up to the close timeout) a second SIGTERM or

@@ -37,14 +37,37 @@ struct sbuf *rws_sbuf_new(size_t cap)
 	if (!b)
 		return NULL;
 	atomic_init(&b->refs, 1);
+	b->slot = -1;
+	b->owner = NULL;
 	b->len = 0;
 	b->cap = cap;
 	return b;
 }
 
+/* A buffer in a free slot of r's registered pool for a frame of len bytes,
+ * or NULL (no pool, too small or too large, pool exhausted). Owner thread
+ * only. Its cap is its len: nothing is appended to a zero-copy buffer. */
+struct sbuf *rws_sbuf_new_zc(struct reactor *r, size_t len)
+{
+	if (!r->zc_ok || len < ZC_MIN || len > ZC_SLOT - sizeof(struct sbuf) || !r->zc_nfree)
+		return NULL;
+	int32_t slot = r->zc_free[--r->zc_nfree];
+	struct sbuf *b = (struct sbuf *)(r->zc_mem + (size_t)slot * ZC_SLOT);
+	atomic_init(&b->refs, 1);
+	b->slot = slot;
+	b->owner = r;
+	b->len = len;
+	b->cap = len;
+	return b;
+}
+
 void rws_sbuf_put(struct sbuf *b)
 {
-	if (b && atomic_fetch_sub(&b->refs, 1) == 1)
+	if (!b || atomic_fetch_sub(&b->refs, 1) != 1)
+		return;
+	if (b->slot >= 0)	/* pool buffers are only ever put on their owner */
+		b->owner->zc_free[b->owner->zc_nfree++] = b->slot;
+	else
 		free(b);
 }
 
@@ -474,17 +497,20 @@ void rws_conn_queue(struct rws_conn *c, struct sbuf *b)
 static uint8_t *queue_reserve(struct rws_conn *c, size_t n)
 {
 	struct qent *t = c->qtail;
-	if (t && atomic_load(&t->b->refs) == 1 && t->b->cap - t->b->len >= n) {
+	if (t && t->b->slot < 0 && atomic_load(&t->b->refs) == 1 && t->b->cap - t->b->len >= n) {
 		uint8_t *p = t->b->data + t->b->len;
 		t->b->len += n;
 		c->qbytes += n;
 		mark_flush(c);
 		return p;
 	}
-	struct sbuf *b = rws_sbuf_new(n < SBUF_MIN ? SBUF_MIN : n);
-	if (!b)
-		return NULL;
-	b->len = n;
+	struct sbuf *b = rws_sbuf_new_zc(c->r, n);
+	if (!b) {
+		b = rws_sbuf_new(n < SBUF_MIN ? SBUF_MIN : n);
+		if (!b)
+			return NULL;
+		b->len = n;
+	}
 	rws_conn_queue(c, b);
 	return c->qtail && c->qtail->b == b ? b->data : NULL;
 }
@@ -510,6 +536,25 @@ void rws_conn_flush(struct rws_conn *c)
 		return;
 	}
 	struct io_uring_sqe *sqe = rws_reactor_sqe(c->r);
+	struct qent *h = c->qhead;
+	if (h->b->slot >= 0) {
+		/* zero copy from the registered pool, this buffer alone; the
+		 * ticket keeps it referenced until the kernel's NOTIF */
+		struct zc_ticket *t = malloc(sizeof(*t));
+		if (t) {
+			t->c = c;
+			t->b = h->b;
+			atomic_fetch_add(&h->b->refs, 1);
+			io_uring_prep_send_zc_fixed(sqe, c->fd, h->b->data + h->off, h->b->len - h->off,
+						    MSG_NOSIGNAL, 0, 0);
+			io_uring_sqe_set_data64(sqe, UD(t, UD_SEND_ZC));
+			atomic_fetch_add_explicit(&c->r->n_zc, 1, memory_order_relaxed);
+			c->flags |= CF_SEND_BUSY;
+			c->inflight++;
+			return;
+		}
+		/* no ticket: a plain send of the same bytes */
+	}
 	if (!c->qhead->next) {
 		struct qent *q = c->qhead;
 		io_uring_prep_send(sqe, c->fd, q->b->data + q->off, q->b->len - q->off, MSG_NOSIGNAL);
@@ -536,6 +581,26 @@ void rws_conn_flush(struct rws_conn *c)
 	io_uring_sqe_set_data64(sqe, UD(c, UD_SEND));
 	c->flags |= CF_SEND_BUSY;
 	c->inflight++;
+}
+
+void rws_conn_on_send_zc(struct zc_ticket *t, struct io_uring_cqe *cqe)
+{
+	struct rws_conn *c = t->c;
+	if (cqe->flags & IORING_CQE_F_NOTIF) {
+		/* the kernel is done with the pages */
+		rws_sbuf_put(t->b);
+		free(t);
+		c->inflight--;
+		rws_conn_release(c);
+		return;
+	}
+	if (cqe->flags & IORING_CQE_F_MORE)
+		c->inflight++;	/* a NOTIF follows: keep c (and the buffer) until then */
+	else {
+		rws_sbuf_put(t->b);
+		free(t);
+	}
+	rws_conn_on_send(c, cqe->res);
 }
 
 void rws_conn_on_send(struct rws_conn *c, int res)

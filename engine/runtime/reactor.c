@@ -193,6 +193,42 @@ void rws_reactor_recycle(struct reactor *r, unsigned bid)
 	r->br_pending++;
 }
 
+/* The registered send pool. Zero-copy sends need registered memory (a plain
+ * send refuses IORING_RECVSEND_FIXED_BUF with -EINVAL on this kernel,
+ * tested), and pay only for larger frames. Without it (an old kernel, a
+ * memlock limit) every frame takes the copying path. */
+static void zc_setup(struct reactor *r)
+{
+	struct io_uring_probe *probe = io_uring_get_probe_ring(&r->ring);
+	int has = probe && io_uring_opcode_supported(probe, IORING_OP_SEND_ZC);
+	if (probe)
+		io_uring_free_probe(probe);
+	if (!has)
+		return;
+	size_t size = (size_t)ZC_SLOTS * ZC_SLOT;
+	r->zc_mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+	r->zc_free = calloc(ZC_SLOTS, sizeof(*r->zc_free));
+	if (r->zc_mem == MAP_FAILED || !r->zc_free) {
+		if (r->zc_mem != MAP_FAILED)
+			munmap(r->zc_mem, size);
+		r->zc_mem = NULL;
+		free(r->zc_free);
+		r->zc_free = NULL;
+		return;
+	}
+	struct iovec iov = { r->zc_mem, size };
+	if (io_uring_register_buffers(&r->ring, &iov, 1) < 0) {
+		munmap(r->zc_mem, size);
+		r->zc_mem = NULL;
+		free(r->zc_free);
+		r->zc_free = NULL;
+		return;
+	}
+	for (int i = 0; i < ZC_SLOTS; i++)
+		r->zc_free[r->zc_nfree++] = ZC_SLOTS - 1 - i;
+	r->zc_ok = 1;
+}
+
 static int listen_one(struct reactor *r, struct laddr *la, struct listener *l)
 {
 	union {
@@ -461,6 +497,9 @@ static void handle_cqe(struct reactor *r, struct io_uring_cqe *cqe)
 	case UD_SEND:
 		rws_conn_on_send(p, cqe->res);
 		break;
+	case UD_SEND_ZC:
+		rws_conn_on_send_zc(p, cqe);
+		break;
 	case UD_CANCEL:
 		rws_conn_on_cancel(p);
 		break;
@@ -532,6 +571,12 @@ static void teardown_reactor(struct reactor *r)
 		munmap(r->bufs, (size_t)r->nbufs * r->buf_size);
 	r->br = NULL;
 	r->bufs = NULL;
+	if (r->zc_mem)
+		munmap(r->zc_mem, (size_t)ZC_SLOTS * ZC_SLOT);
+	free(r->zc_free);
+	r->zc_mem = NULL;
+	r->zc_free = NULL;
+	r->zc_ok = 0;
 }
 
 void *rws_reactor_main(void *arg)
@@ -543,6 +588,8 @@ void *rws_reactor_main(void *arg)
 	int rc = ring_setup(r);
 	if (rc == 0)
 		rc = bufring_setup(r);
+	if (rc == 0)
+		zc_setup(r);
 	if (rc == 0) {
 		pthread_mutex_lock(&s->start_lock);
 		rc = listen_setup(r);	/* serialised: the first one picks the port */

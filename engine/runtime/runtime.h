@@ -33,8 +33,17 @@ struct reactor;
  * refs 0. Bytes past len up to cap may be appended while refs == 1. */
 struct sbuf {
 	atomic_uint refs;
+	int32_t slot;		/* index in the owner's registered pool, or -1 (heap) */
+	struct reactor *owner;	/* for a pool slot: whose pool */
 	size_t len, cap;
 	uint8_t data[];
+};
+
+/* A zero-copy send in flight: its result CQE and its NOTIF CQE both carry
+ * this as user_data; the buffer stays referenced until the NOTIF. */
+struct zc_ticket {
+	struct rws_conn *c;
+	struct sbuf *b;
 };
 
 /* One entry of a connection's ordered send queue. */
@@ -79,7 +88,7 @@ struct rws_conn {
 	uint32_t gen;		/* bumped on reuse: jobs for an old life are dropped */
 	uint16_t flags;
 	uint8_t phase;
-	uint8_t inflight;	/* operations in flight on fd */
+	uint16_t inflight;	/* operations (and zero-copy notifications) in flight */
 	struct qent *qhead, *qtail;
 	size_t qbytes;		/* queued and not yet sent */
 	struct rws_conn *tprev, *tnext;	/* timer list (handshake or linger) */
@@ -156,6 +165,12 @@ struct reactor {
 	uint8_t *bufs;
 	unsigned nbufs, buf_size, br_mask;
 	unsigned br_pending;	/* buffers added since the last advance */
+	/* registered send pool: frames of ZC_MIN..ZC_SLOT bytes are written
+	 * into a slot and sent zero-copy from the registered buffer */
+	uint8_t *zc_mem;
+	int32_t *zc_free;	/* stack of free slot indices */
+	int zc_nfree;
+	int zc_ok;		/* the pool is registered */
 	/* inbox: other threads post jobs and write the eventfd */
 	pthread_mutex_t inbox_lock;
 	struct job *inbox_head, *inbox_tail;
@@ -174,7 +189,7 @@ struct reactor {
 	char errbuf[256];
 	int start_err;
 	/* counters, written by the reactor, read by anyone */
-	_Atomic uint64_t n_enobufs, n_accepted;
+	_Atomic uint64_t n_enobufs, n_accepted, n_zc;
 
 };
 
@@ -198,7 +213,11 @@ struct rws_server {
 };
 
 /* user_data tags, in the low 3 bits of a connection pointer */
-enum ud_tag { UD_RECV = 1, UD_SEND = 2, UD_CANCEL = 3, UD_ACCEPT = 4, UD_EVENTFD = 5, UD_CLOSE = 6 };
+enum ud_tag { UD_RECV = 1, UD_SEND = 2, UD_CANCEL = 3, UD_ACCEPT = 4, UD_EVENTFD = 5, UD_SEND_ZC = 6 };
+
+#define ZC_SLOTS 32			/* per reactor */
+#define ZC_SLOT (128u * 1024)		/* bytes per slot, sbuf header included */
+#define ZC_MIN (16u * 1024)		/* smaller frames are copied by a plain send */
 
 #define UD(p, tag) ((uint64_t)(uintptr_t)(p) | (tag))
 #define UD_PTR(ud) ((void *)(uintptr_t)((ud) & ~(uint64_t)7))
@@ -220,6 +239,7 @@ void rws_tlist_del(struct tlist *t, struct rws_conn *c);
 struct rws_conn *rws_conn_new(struct reactor *r, int fd);
 void rws_conn_on_recv(struct rws_conn *c, struct io_uring_cqe *cqe);
 void rws_conn_on_send(struct rws_conn *c, int res);
+void rws_conn_on_send_zc(struct zc_ticket *t, struct io_uring_cqe *cqe);
 void rws_conn_on_cancel(struct rws_conn *c);
 void rws_conn_arm_recv(struct rws_conn *c);
 void rws_conn_flush(struct rws_conn *c);
@@ -239,6 +259,7 @@ void rws_conn_linger_now(struct rws_conn *c);
 void rws_conn_adopt(struct reactor *r, int fd, struct sbuf *head);
 
 struct sbuf *rws_sbuf_new(size_t cap);
+struct sbuf *rws_sbuf_new_zc(struct reactor *r, size_t len);
 void rws_sbuf_put(struct sbuf *b);
 
 /* server.c */

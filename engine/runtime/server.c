@@ -314,6 +314,7 @@ int rws_server_stats(const struct rws_server *s, struct rws_reactor_stats *out, 
 		out[i].accepted = atomic_load_explicit(&r->n_accepted, memory_order_relaxed);
 		out[i].open = atomic_load_explicit(&r->nconns, memory_order_relaxed);
 		out[i].enobufs = atomic_load_explicit(&r->n_enobufs, memory_order_relaxed);
+		out[i].zc_sends = atomic_load_explicit(&r->n_zc, memory_order_relaxed);
 	}
 	return s->nreactors;
 }

@@ -161,6 +161,42 @@ Test(server, echoes_every_size)
 		free(p);
 	}
 	close(fd);
+	/* frames of 16 KiB up to a pool slot went zero-copy from registered
+	 * memory (65535 and 65536, text and binary: 4 sends) */
+	struct rws_reactor_stats st;
+	rws_server_stats(srv, &st, 1);
+	cr_assert_geq(st.zc_sends, 4, "zero-copy sends: %llu", (unsigned long long)st.zc_sends);
+}
+
+/* Many large frames in a row: the pool's 32 slots run out and the rest
+ * take the copying path; every byte arrives in order. */
+Test(server, large_frames_beyond_the_registered_pool)
+{
+	opts.max_buffered = 64u << 20;	/* we read nothing until all are sent */
+	start();
+	int fd = wsc_open(port, "/");
+	size_t n = 100 * 1024;
+	uint8_t *p = malloc(n);
+	enum { K = 100 };
+	for (int k = 0; k < K; k++) {
+		for (size_t i = 0; i < n; i++)
+			p[i] = (uint8_t)(i + k);
+		cr_assert_eq(wsc_send_frame(fd, 0x82, p, n), 0);
+	}
+	for (int k = 0; k < K; k++) {
+		struct wsc_frame f;
+		cr_assert_eq(wsc_recv_frame(fd, &f), 1, "frame %d", k);
+		cr_assert_eq(f.len, n, "frame %d: %zu bytes, b0 0x%x", k, f.len, f.b0);
+		for (size_t i = 0; i < n; i++)
+			if (f.data[i] != (uint8_t)(i + k))
+				cr_assert_fail("frame %d byte %zu", k, i);
+		free(f.data);
+	}
+	free(p);
+	close(fd);
+	struct rws_reactor_stats st;
+	rws_server_stats(srv, &st, 1);
+	cr_assert_gt(st.zc_sends, 0);
 }
 
 Test(server, fragmented_message_and_ping_between)
