@@ -46,17 +46,6 @@
 #include "daemon/config.h"
 #include "daemon/log.h"
 
-static void say(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void say(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 int rwsd_config_init(struct rwsd_config *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -128,11 +117,11 @@ static int parse_number(const char *s, uint64_t max, int sized, uint64_t *out, c
 	*out = v * mul;
 	return 0;
 bad:
-	say(err, errlen, "'%s' is not a whole number%s", s,
+	snprintf(err, errlen, "'%s' is not a whole number%s", s,
 	    sized ? " of bytes (suffix K, M or G)" : " (0 or more)");
 	return -EINVAL;
 range:
-	say(err, errlen, "'%s' is out of range (at most %llu)", s, (unsigned long long)max);
+	snprintf(err, errlen, "'%s' is out of range (at most %llu)", s, (unsigned long long)max);
 	return -EINVAL;
 }
 
@@ -150,11 +139,11 @@ static int add_listen(struct rwsd_config *c, const char *host, uint16_t port, co
 	}
 	for (size_t i = 0; i < c->nlistens; i++)
 		if (port && c->listens[i].port == port && strcmp(c->listens[i].host, host) == 0) {
-			say(err, errlen, "'%s' is given twice", v);
+			snprintf(err, errlen, "'%s' is given twice", v);
 			return -EINVAL;
 		}
 	if (!(l = realloc(c->listens, (c->nlistens + 1) * sizeof(*l)))) {
-		say(err, errlen, "out of memory");
+		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	c->listens = l;
@@ -186,7 +175,7 @@ static int set_listen(struct rwsd_config *c, const char *v, char *err, size_t er
 		host[hlen] = '\0';
 		port = end + 2;
 		if (inet_pton(AF_INET6, host, bin) != 1) {
-			say(err, errlen, "'%s' is not an IPv6 address", host);
+			snprintf(err, errlen, "'%s' is not an IPv6 address", host);
 			return -EINVAL;
 		}
 	} else {
@@ -200,12 +189,12 @@ static int set_listen(struct rwsd_config *c, const char *v, char *err, size_t er
 		host[hlen] = '\0';
 		port = colon + 1;
 		if (strchr(host, ':')) {
-			say(err, errlen, "'%s': put an IPv6 address in brackets, as [::1]:8080", v);
+			snprintf(err, errlen, "'%s': put an IPv6 address in brackets, as [::1]:8080", v);
 			return -EINVAL;
 		}
 	}
 	if (parse_number(port, 65535, 0, &num, err, errlen) < 0) {
-		say(err, errlen, "'%s' has no port number 0-65535 after the ':'", v);
+		snprintf(err, errlen, "'%s' has no port number 0-65535 after the ':'", v);
 		return -EINVAL;
 	}
 
@@ -214,14 +203,14 @@ static int set_listen(struct rwsd_config *c, const char *v, char *err, size_t er
 		struct addrinfo *res;
 		int r = getaddrinfo(host, NULL, &hints, &res);
 		if (r != 0) {
-			say(err, errlen, "cannot resolve '%s': %s", host, gai_strerror(r));
+			snprintf(err, errlen, "cannot resolve '%s': %s", host, gai_strerror(r));
 			return -EINVAL;
 		}
 		r = getnameinfo(res->ai_addr, res->ai_addrlen, host, sizeof(host), NULL, 0,
 				NI_NUMERICHOST);
 		freeaddrinfo(res);
 		if (r != 0) {
-			say(err, errlen, "cannot resolve '%s': %s", host, gai_strerror(r));
+			snprintf(err, errlen, "cannot resolve '%s': %s", host, gai_strerror(r));
 			return -EINVAL;
 		}
 	}
@@ -229,7 +218,7 @@ static int set_listen(struct rwsd_config *c, const char *v, char *err, size_t er
 		goto bad;
 	return add_listen(c, host, (uint16_t)num, v, err, errlen);
 bad:
-	say(err, errlen, "'%s' is not HOST:PORT or [IPV6]:PORT", v);
+	snprintf(err, errlen, "'%s' is not HOST:PORT or [IPV6]:PORT", v);
 	return -EINVAL;
 }
 
@@ -240,7 +229,7 @@ static int set_trusted(struct rwsd_config *c, const char *v, char *err, size_t e
 	char *copy;
 
 	if (!*v) {
-		say(err, errlen, "needs at least one address");
+		snprintf(err, errlen, "needs at least one address");
 		return -EINVAL;
 	}
 	while (*p) {
@@ -252,7 +241,7 @@ static int set_trusted(struct rwsd_config *c, const char *v, char *err, size_t e
 		memcpy(addr, p, n);
 		addr[n] = '\0';
 		if (inet_pton(AF_INET, addr, bin) != 1 && inet_pton(AF_INET6, addr, bin) != 1) {
-			say(err, errlen, "'%s' is not an IPv4 or IPv6 address", addr);
+			snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 address", addr);
 			return -EINVAL;
 		}
 		p += n;
@@ -261,7 +250,7 @@ static int set_trusted(struct rwsd_config *c, const char *v, char *err, size_t e
 	}
 	copy = strdup(v);
 	if (!copy) {
-		say(err, errlen, "out of memory");
+		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	free(c->trusted_proxies);
@@ -269,7 +258,7 @@ static int set_trusted(struct rwsd_config *c, const char *v, char *err, size_t e
 	c->opts.trusted_proxies = copy;
 	return 0;
 bad:
-	say(err, errlen, "'%s' is not a comma list of addresses", v);
+	snprintf(err, errlen, "'%s' is not a comma list of addresses", v);
 	return -EINVAL;
 }
 
@@ -315,7 +304,7 @@ int rwsd_config_set(struct rwsd_config *c, const char *name, const char *v, char
 	int r;
 
 	if (!st) {
-		say(err, errlen, "unknown setting '%s'", name);
+		snprintf(err, errlen, "unknown setting '%s'", name);
 		return -ENOENT;
 	}
 
@@ -357,7 +346,7 @@ int rwsd_config_set(struct rwsd_config *c, const char *name, const char *v, char
 		else if (strcmp(v, "refuse") == 0)
 			c->opts.backpressure = RWS_BP_REFUSE;
 		else {
-			say(err, errlen, "'%s' is neither 'close' nor 'refuse'", v);
+			snprintf(err, errlen, "'%s' is neither 'close' nor 'refuse'", v);
 			return -EINVAL;
 		}
 		return 0;
@@ -365,7 +354,7 @@ int rwsd_config_set(struct rwsd_config *c, const char *name, const char *v, char
 		return set_trusted(c, v, err, errlen);
 	case S_LOG_LEVEL:
 		if ((r = rwsd_log_level_parse(v)) < 0) {
-			say(err, errlen, "'%s' is not error, warning, info or debug", v);
+			snprintf(err, errlen, "'%s' is not error, warning, info or debug", v);
 			return r;
 		}
 		c->log_level = r;
@@ -420,11 +409,11 @@ static int check_plugin_file(const char *file, char *err, size_t errlen)
 
 	if (stat(file, &st) < 0) {
 		int e = errno;
-		say(err, errlen, "%s: %s", file, strerror(e));
+		snprintf(err, errlen, "%s: %s", file, strerror(e));
 		return e == ENOENT ? -ENOENT : -e;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		say(err, errlen, "%s: not a file", file);
+		snprintf(err, errlen, "%s: not a file", file);
 		return -EINVAL;
 	}
 	return 0;
@@ -472,13 +461,13 @@ int rwsd_config_route(struct rwsd_config *c, const char *path, const char *plugi
 	int e;
 
 	if (!valid_path(path)) {
-		say(err, errlen, "'%s' is not a path: it starts with '/' (or is \"*\") and has no "
+		snprintf(err, errlen, "'%s' is not a path: it starts with '/' (or is \"*\") and has no "
 			"blanks, '?' or '#'", path);
 		return -EINVAL;
 	}
 	r = find_route(c, path);
 	if (r && strcmp(r->origin, "--route") == 0) {
-		say(err, errlen, "path %s is routed twice", path);
+		snprintf(err, errlen, "path %s is routed twice", path);
 		return -EEXIST;
 	}
 	if (!(file = plugin_path(NULL, plugin)))
@@ -495,7 +484,7 @@ int rwsd_config_route(struct rwsd_config *c, const char *path, const char *plugi
 		goto nomem;
 	return 0;
 nomem:
-	say(err, errlen, "out of memory");
+	snprintf(err, errlen, "out of memory");
 	return -ENOMEM;
 }
 
@@ -580,7 +569,7 @@ static int fail(struct parser *p, unsigned line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	say(p->err, p->errlen, "%s:%u: %s", p->file, line, what);
+	snprintf(p->err, p->errlen, "%s:%u: %s", p->file, line, what);
 	return -EINVAL;
 }
 
@@ -709,12 +698,12 @@ int rwsd_config_load(struct rwsd_config *c, const char *file, char *err, size_t 
 
 	if (!(f = fopen(file, "r"))) {
 		e = errno;
-		say(err, errlen, "%s: %s", file, strerror(e));
+		snprintf(err, errlen, "%s: %s", file, strerror(e));
 		return -e;
 	}
 	if (!(p.dir = file_dir(file))) {
 		fclose(f);
-		say(err, errlen, "out of memory");
+		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	ssize_t n;
@@ -730,7 +719,7 @@ int rwsd_config_load(struct rwsd_config *c, const char *file, char *err, size_t 
 	}
 	if (e == 0 && ferror(f)) {
 		e = -EIO;
-		say(err, errlen, "%s: %s", file, strerror(EIO));
+		snprintf(err, errlen, "%s: %s", file, strerror(EIO));
 	}
 	if (e == 0)
 		e = end_section(&p);

@@ -76,17 +76,6 @@ static const struct rws_api api = {
 	.upgrade_query_param = rws_upgrade_query_param,
 };
 
-static void say(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void say(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static const char *basename_of(const char *file)
 {
 	const char *slash = strrchr(file, '/');
@@ -112,28 +101,28 @@ int rwsd_plugin_open(struct rwsd_plugin *pl, const char *file, char *err, size_t
 		/* glibc's message usually begins with the file name already */
 		if (strncmp(why, file, flen) == 0 && strncmp(why + flen, ": ", 2) == 0)
 			why += flen + 2;
-		say(err, errlen, "%s: cannot load: %s", file, why);
+		snprintf(err, errlen, "%s: cannot load: %s", file, why);
 		return -ENOEXEC;
 	}
 
 	dlerror();
 	entry = (rws_plugin_entry_fn)dlsym(pl->dl, RWS_PLUGIN_ENTRY);
 	if (!entry) {
-		say(err, errlen, "%s: exports no %s(): not a ringwsd plugin", file,
+		snprintf(err, errlen, "%s: exports no %s(): not a ringwsd plugin", file,
 		    RWS_PLUGIN_ENTRY);
 		goto err;
 	}
 	if (!(p = entry())) {
-		say(err, errlen, "%s: %s() returned NULL: refused", file, RWS_PLUGIN_ENTRY);
+		snprintf(err, errlen, "%s: %s() returned NULL: refused", file, RWS_PLUGIN_ENTRY);
 		goto err;
 	}
 	if (p->abi_major != RWS_PLUGIN_ABI_MAJOR || p->abi_minor > RWS_PLUGIN_ABI_MINOR) {
-		say(err, errlen, "%s: plugin ABI %u.%u, this ringwsd speaks %u.%u: refused", file,
+		snprintf(err, errlen, "%s: plugin ABI %u.%u, this ringwsd speaks %u.%u: refused", file,
 		    p->abi_major, p->abi_minor, RWS_PLUGIN_ABI_MAJOR, RWS_PLUGIN_ABI_MINOR);
 		goto err;
 	}
 	if (p->struct_size < PLUGIN_MIN_SIZE) {
-		say(err, errlen, "%s: plugin table is %u bytes, ABI %u.%u needs at least %zu: refused",
+		snprintf(err, errlen, "%s: plugin table is %u bytes, ABI %u.%u needs at least %zu: refused",
 		    file, p->struct_size, RWS_PLUGIN_ABI_MAJOR, RWS_PLUGIN_ABI_MINOR,
 		    PLUGIN_MIN_SIZE);
 		goto err;
@@ -161,7 +150,7 @@ int rwsd_plugin_start(struct rwsd_plugin *pl, struct rws_server *s, const char *
 		if (r != 0) {
 			if (r > 0)	/* not the ABI's convention; still a refusal */
 				r = -r;
-			say(err, errlen, "%s: plugin '%s' refused to start on route %s: %s", pl->file,
+			snprintf(err, errlen, "%s: plugin '%s' refused to start on route %s: %s", pl->file,
 			    pl->name, path, strerror(-r));
 			return r;
 		}

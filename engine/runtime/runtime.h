@@ -55,6 +55,7 @@ struct qent {
 
 struct route {
 	char *path;		/* "*" matches any path */
+	int idx;		/* position among the server's routes */
 	struct rws_handler h;
 	struct route *next;
 };
