@@ -50,7 +50,6 @@ void rws_session_free(struct rws_session *c)
 {
 	free(c->abuf);
 	c->abuf = NULL;
-	c->acap = 0;
 }
 
 int rws_close_code_valid(unsigned code)
@@ -186,7 +185,7 @@ static void deliver_message(struct rws_session *c, const uint8_t *p, uint64_t le
 	ev->len = (size_t)len;
 	c->msg_op = 0;
 	c->flags &= (uint8_t)~CF_COMPRESSED;
-	if (p == c->abuf)
+	if (c->abuf && p == c->abuf->data)
 		c->flags |= CF_RELEASE;
 }
 
@@ -231,20 +230,21 @@ static int start_frame(struct rws_session *c, const struct rws_frame_hdr *h,
  * `bound` (the most this message can still need). Returns 0 or -ENOMEM. */
 static int reserve(struct rws_session *c, uint64_t need, uint64_t bound)
 {
-	if (need <= c->acap)
+	size_t have = c->abuf ? c->abuf->cap : 0;
+	if (need <= have)
 		return 0;
-	uint64_t cap = c->acap ? (uint64_t)c->acap * 2 : 256;
+	uint64_t cap = have ? (uint64_t)have * 2 : 256;
 	if (cap > bound)
 		cap = bound;
 	if (cap < need)
 		cap = need;
-	if (cap > SIZE_MAX)
+	if (cap > SIZE_MAX - sizeof(struct rws_abuf))
 		return -ENOMEM;
-	uint8_t *nb = realloc(c->abuf, (size_t)cap);
+	struct rws_abuf *nb = realloc(c->abuf, sizeof(*nb) + (size_t)cap);
 	if (!nb)
 		return -ENOMEM;
 	c->abuf = nb;
-	c->acap = (size_t)cap;
+	c->abuf->cap = (size_t)cap;
 	return 0;
 }
 
@@ -303,7 +303,7 @@ static size_t frame_bytes(struct rws_session *c, const uint8_t *p, size_t avail,
 		*evd = 1;
 		return avail;
 	}
-	uint8_t *dst = c->abuf + at;
+	uint8_t *dst = c->abuf->data + at;
 	rws_mask_copy(dst, p, n, c->key, c->moff);
 	c->moff = (uint8_t)((c->moff + n) & 3);
 	c->remaining -= n;
@@ -319,9 +319,9 @@ static size_t frame_bytes(struct rws_session *c, const uint8_t *p, size_t avail,
 	if (c->remaining)
 		return n;
 	if (control)
-		*evd = end_frame(c, c->abuf + c->msg_len, c->cdone, ev);
+		*evd = end_frame(c, c->abuf->data + c->msg_len, c->cdone, ev);
 	else
-		*evd = end_frame(c, c->abuf, c->msg_len, ev);
+		*evd = end_frame(c, c->abuf->data, c->msg_len, ev);
 	return n;
 }
 
@@ -408,7 +408,7 @@ size_t rws_session_recv(struct rws_session *c, uint8_t *buf, size_t len, uint64_
 			pos += (size_t)h.len;
 			c->remaining = 0;
 			if (!in_place)	/* an empty continuation frame */
-				p = c->abuf;
+				p = c->abuf ? c->abuf->data : NULL;
 			int evd = in_place ? whole_frame(c, p, h.len, ev)
 					   : end_frame(c, p, c->msg_len, ev);
 			if (evd)
@@ -423,7 +423,7 @@ size_t rws_session_recv(struct rws_session *c, uint8_t *buf, size_t len, uint64_
 
 int rws_session_tick(struct rws_session *c, uint64_t now_ms, struct rws_event *ev)
 {
-	if (c->state != RWS_SESSION_CLOSE_SENT || now_ms < c->deadline)
+	if (c->state != RWS_SESSION_CLOSE_SENT || (int32_t)((uint32_t)now_ms - c->deadline) < 0)
 		return 0;
 	memset(ev, 0, offsetof(struct rws_event, reply));
 	ev->type = RWS_EV_CLOSE;
@@ -500,6 +500,6 @@ int rws_session_close(struct rws_session *c, uint8_t out[RWS_FRAME_HDR_MAX + RWS
 		return -EINVAL;
 	size_t n = write_close(c, out, code, reason, reason_len);
 	c->state = RWS_SESSION_CLOSE_SENT;
-	c->deadline = now_ms + c->cfg->close_timeout_ms;
+	c->deadline = (uint32_t)(now_ms + c->cfg->close_timeout_ms);
 	return (int)n;
 }

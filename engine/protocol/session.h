@@ -64,15 +64,20 @@ enum rws_session_state {
 	RWS_SESSION_CLOSED,	/* done: send what is queued, then close the transport */
 };
 
+/* The assembly buffer of a message that spans reads or fragments. */
+struct rws_abuf {
+	size_t cap;
+	uint8_t data[];
+};
+
 /* One connection. Callers allocate it (it is small: see the tests) and treat
  * the fields as private. */
 struct rws_session {
 	const struct rws_session_config *cfg;
-	uint8_t *abuf;		/* assembly buffer: owned here, NULL when idle */
-	size_t acap;		/* its capacity */
+	struct rws_abuf *abuf;	/* assembly buffer: owned here, NULL when idle */
 	uint64_t msg_len;	/* payload bytes of the message being assembled */
 	uint64_t remaining;	/* payload bytes of the current frame still to come */
-	uint64_t deadline;	/* close timeout (ms) while CLOSE_SENT */
+	uint32_t deadline;	/* close timeout while CLOSE_SENT: the low 32 bits of its ms */
 	uint8_t hbuf[RWS_FRAME_HDR_MAX]; /* the start of a header split across reads */
 	uint8_t hlen;		/* bytes in hbuf */
 	uint8_t cdone;		/* bytes of a split control frame gathered so far */
@@ -172,10 +177,20 @@ int rws_session_control(struct rws_session *c, uint8_t out[RWS_FRAME_HDR_MAX + R
 int rws_session_close(struct rws_session *c, uint8_t out[RWS_FRAME_HDR_MAX + RWS_CONTROL_MAX],
 		   unsigned code, const void *reason, size_t reason_len, uint64_t now_ms);
 
-/* The time by which rws_session_tick() must be called, or 0 if none. */
-static inline uint64_t rws_session_deadline(const struct rws_session *c)
+/* The time by which rws_session_tick() must be called, or 0 if none. The
+ * session keeps 32 bits of it (64 bytes per session matter at 10,000s of
+ * connections), so now_ms, a time within 24 days of it, supplies the rest. */
+static inline uint64_t rws_session_deadline(const struct rws_session *c, uint64_t now_ms)
 {
-	return c->state == RWS_SESSION_CLOSE_SENT ? c->deadline : 0;
+	if (c->state != RWS_SESSION_CLOSE_SENT)
+		return 0;
+	return now_ms + (uint64_t)(int64_t)(int32_t)(c->deadline - (uint32_t)now_ms);
+}
+
+/* Bytes held for assembling a message: 0 when idle. */
+static inline size_t rws_session_buffered(const struct rws_session *c)
+{
+	return c->abuf ? c->abuf->cap : 0;
 }
 
 /* Checks the close timeout. Returns 1 and fills *ev with a CLOSE event

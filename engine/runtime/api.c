@@ -16,7 +16,7 @@
 
 static int on_owner(const struct rws_conn *c)
 {
-	return rws_reactor_current() == c->r;
+	return rws_reactor_current() == conn_reactor(c);
 }
 
 static int post(struct rws_conn *c, int kind, unsigned flags, const void *data, size_t len,
@@ -24,7 +24,8 @@ static int post(struct rws_conn *c, int kind, unsigned flags, const void *data, 
 {
 	/* the inbox is bounded too: a thread that sends faster than the
 	 * owner can run its jobs is refused, not buffered without limit */
-	if (atomic_load_explicit(&c->r->inbox_bytes, memory_order_relaxed) + len > RWS_INBOX_MAX)
+	struct reactor *r = conn_reactor(c);
+	if (atomic_load_explicit(&r->inbox_bytes, memory_order_relaxed) + len > RWS_INBOX_MAX)
 		return -ENOBUFS;
 	struct job *j = calloc(1, sizeof(*j));
 	if (!j)
@@ -40,12 +41,12 @@ static int post(struct rws_conn *c, int kind, unsigned flags, const void *data, 
 		j->b->data[len] = 0;
 		j->b->len = len;
 	}
-	atomic_fetch_add_explicit(&c->r->inbox_bytes, len, memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->inbox_bytes, len, memory_order_relaxed);
 	j->kind = (uint8_t)kind;
 	j->c = c;
 	j->gen = c->gen;
 	j->flags = flags;
-	rws_reactor_post(c->r, j);
+	rws_reactor_post(r, j);
 	return 0;
 }
 
@@ -93,7 +94,7 @@ void rws_conn_terminate(struct rws_conn *c)
 
 size_t rws_conn_buffered(const struct rws_conn *c)
 {
-	return c->qbytes;
+	return rws_conn_queued(c);
 }
 
 void rws_conn_pause(struct rws_conn *c)
@@ -102,7 +103,7 @@ void rws_conn_pause(struct rws_conn *c)
 		return;
 	c->flags |= CF_PAUSED;
 	if (c->flags & CF_RECV_ARMED) {
-		struct io_uring_sqe *sqe = rws_reactor_sqe(c->r);
+		struct io_uring_sqe *sqe = rws_reactor_sqe(conn_reactor(c));
 		io_uring_prep_cancel64(sqe, UD(c, UD_RECV), 0);
 		io_uring_sqe_set_data64(sqe, UD(c, UD_CANCEL));
 		c->flags |= CF_CANCELING;
@@ -128,19 +129,24 @@ void rws_conn_set_user(struct rws_conn *c, void *user)
 	c->user = user;
 }
 
-const struct sockaddr *rws_conn_remote(const struct rws_conn *c, socklen_t *len)
+/* The accessors below hand out pointers into the connection's conn_ext,
+ * which then stays for the connection's life (CF_EXT_KEEP). They run on the
+ * owner's thread, as the handler callbacks do. */
+const struct sockaddr *rws_conn_remote(const struct rws_conn *cc, socklen_t *len)
 {
-	if (len)
-		*len = c->peer_len;
-	return &c->peer.sa;
+	struct rws_conn *c = (struct rws_conn *)cc;
+	const struct sockaddr *sa = rws_conn_peer(c, len);
+	if (sa)
+		c->flags |= CF_EXT_KEEP;
+	return sa;
 }
 
-/* meta is "path\0protocol\0client-ip\0" */
+/* meta is "path\0protocol\0client-ip\0" when any is not the default */
 static const char *meta_field(const struct rws_conn *c, int i)
 {
-	const char *p = c->meta;
+	const char *p = c->x ? c->x->meta : NULL;
 	if (!p)
-		return "";
+		return NULL;
 	while (i-- > 0)
 		p += strlen(p) + 1;
 	return p;
@@ -148,22 +154,34 @@ static const char *meta_field(const struct rws_conn *c, int i)
 
 const char *rws_conn_path(const struct rws_conn *c)
 {
-	return meta_field(c, 0);
+	const char *p = meta_field(c, 0);
+	return p ? p : c->route ? c->route->path : "";
 }
 
 const char *rws_conn_protocol(const struct rws_conn *c)
 {
-	return meta_field(c, 1);
+	const char *p = meta_field(c, 1);
+	return p ? p : "";
 }
 
-const char *rws_conn_client_ip(const struct rws_conn *c)
+const char *rws_conn_client_ip(const struct rws_conn *cc)
 {
-	return meta_field(c, 2);
+	struct rws_conn *c = (struct rws_conn *)cc;
+	const char *p = meta_field(c, 2);
+	if (p && *p)	/* forwarded by a trusted proxy */
+		return p;
+	const struct sockaddr *sa = rws_conn_peer(c, NULL);
+	if (!sa)
+		return "";
+	c->flags |= CF_EXT_KEEP;
+	if (!c->x->ip[0])
+		rws_addr_text(sa, c->x->ip, sizeof(c->x->ip));
+	return c->x->ip;
 }
 
 struct rws_server *rws_conn_server(const struct rws_conn *c)
 {
-	return c->r->srv;
+	return conn_reactor(c)->srv;
 }
 
 int rws_broadcast(struct rws_server *s, const char *path, const void *data, size_t len,

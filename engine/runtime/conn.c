@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -27,7 +28,6 @@
 #include "protocol/mask.h"
 
 #define SEND_IOV_MAX 64
-#define SBUF_MIN (16 * 1024)
 
 /* --- buffers -------------------------------------------------------------- */
 
@@ -37,10 +37,25 @@ struct sbuf *rws_sbuf_new(size_t cap)
 	if (!b)
 		return NULL;
 	atomic_init(&b->refs, 1);
-	b->slot = -1;
+	b->slot = SBUF_HEAP;
 	b->owner = NULL;
 	b->len = 0;
 	b->cap = cap;
+	return b;
+}
+
+/* A buffer of SBUF_SMALL bytes from r's pool, for frames queued to one
+ * connection (never shared). Owner thread only. */
+static struct sbuf *sbuf_new_small(struct reactor *r)
+{
+	struct sbuf *b = pool_get(&r->sbuf_pool);
+	if (!b)
+		return NULL;
+	atomic_init(&b->refs, 1);
+	b->slot = SBUF_POOLED;
+	b->owner = r;
+	b->len = 0;
+	b->cap = SBUF_SMALL;
 	return b;
 }
 
@@ -65,8 +80,11 @@ void rws_sbuf_put(struct sbuf *b)
 {
 	if (!b || atomic_fetch_sub(&b->refs, 1) != 1)
 		return;
-	if (b->slot >= 0)	/* pool buffers are only ever put on their owner */
+	/* pool buffers are only ever put on their owner's thread */
+	if (b->slot >= 0)
 		b->owner->zc_free[b->owner->zc_nfree++] = b->slot;
+	else if (b->slot == SBUF_POOLED)
+		pool_put(&b->owner->sbuf_pool, b);
 	else
 		free(b);
 }
@@ -77,18 +95,54 @@ enum { T_NONE = 0, T_HANDSHAKE, T_CLOSE, T_LINGER };
 
 static struct tlist *tlist_of(struct rws_conn *c, int which)
 {
+	struct reactor *r = conn_reactor(c);
 	switch (which) {
-	case T_HANDSHAKE: return &c->r->hs_timers;
-	case T_CLOSE: return &c->r->close_timers;
-	case T_LINGER: return &c->r->linger_timers;
+	case T_HANDSHAKE: return &r->hs_timers;
+	case T_CLOSE: return &r->close_timers;
+	case T_LINGER: return &r->linger_timers;
 	default: return NULL;
 	}
+}
+
+/* --- the part a connection holds only some of the time ---------------------- */
+
+struct conn_ext *rws_conn_ext(struct rws_conn *c)
+{
+	if (c->x)
+		return c->x;
+	struct conn_ext *x = pool_get(&conn_reactor(c)->ext_pool);
+	if (!x)
+		return NULL;
+	memset(x, 0, sizeof(*x));
+	c->x = x;
+	return x;
+}
+
+/* Gives the conn_ext back once nothing in it is needed. */
+static void ext_trim(struct rws_conn *c)
+{
+	struct conn_ext *x = c->x;
+	if (!x || x->deadline || x->hs || x->meta || (c->flags & CF_EXT_KEEP))
+		return;
+	c->x = NULL;
+	pool_put(&conn_reactor(c)->ext_pool, x);
+}
+
+static void ext_free(struct rws_conn *c)
+{
+	struct conn_ext *x = c->x;
+	if (!x)
+		return;
+	free(x->hs);
+	free(x->meta);
+	c->x = NULL;
+	pool_put(&conn_reactor(c)->ext_pool, x);
 }
 
 /* The list a connection is on follows from its phase and session state. */
 static int timer_of(struct rws_conn *c)
 {
-	if (!c->deadline)
+	if (!c->x || !c->x->deadline)
 		return T_NONE;
 	if (c->phase == PH_HANDSHAKE)
 		return T_HANDSHAKE;
@@ -104,25 +158,31 @@ static void timer_clear(struct rws_conn *c)
 	struct tlist *t = tlist_of(c, timer_of(c));
 	if (t)
 		rws_tlist_del(t, c);
-	c->deadline = 0;
+	if (c->x)
+		c->x->deadline = 0;
 }
 
-/* Moves c to `phase` and puts it on that phase's timer (which = T_*). */
-static void set_phase(struct rws_conn *c, int phase, int which)
+/* Moves c to `phase` and puts it on that phase's timer (which = T_*).
+ * Returns -ENOMEM if there was no memory for the timer: the caller tears
+ * the connection down. */
+static int set_phase(struct rws_conn *c, int phase, int which)
 {
 	timer_clear(c);
 	c->phase = (uint8_t)phase;
 	struct tlist *t = tlist_of(c, which);
-	if (t)
-		rws_tlist_add(t, c, c->r->now);
+	if (!t)
+		return 0;
+	if (!rws_conn_ext(c))
+		return -ENOMEM;
+	rws_tlist_add(t, c, conn_reactor(c)->now);
+	return 0;
 }
 
 /* --- the open list of a route -------------------------------------------- */
 
 static void route_add(struct rws_conn *c)
 {
-	int ri = rws_server_route_index(c->r->srv, c->route);
-	struct rws_conn **head = &c->r->open_by_route[ri];
+	struct rws_conn **head = &conn_reactor(c)->open_by_route[c->route->idx];
 	c->rprev = NULL;
 	c->rnext = *head;
 	if (*head)
@@ -134,8 +194,7 @@ static void route_del(struct rws_conn *c)
 {
 	if (!c->route)
 		return;
-	int ri = rws_server_route_index(c->r->srv, c->route);
-	struct rws_conn **head = &c->r->open_by_route[ri];
+	struct rws_conn **head = &conn_reactor(c)->open_by_route[c->route->idx];
 	if (c->rprev)
 		c->rprev->rnext = c->rnext;
 	else if (*head == c)
@@ -149,32 +208,82 @@ static void route_del(struct rws_conn *c)
 
 /* --- creating and releasing -------------------------------------------------- */
 
-struct rws_conn *rws_conn_new(struct reactor *r, int fd)
+/* A connection object: from the free list, else the next unused place of
+ * the current slab, else a new slab. Slabs are mapped directly (not from
+ * malloc's heap, where the handshakes' short-lived buffers would interleave
+ * with them) and used front to back, so only the pages that hold
+ * connections are ever touched. */
+static struct rws_conn *conn_alloc(struct reactor *r)
 {
 	struct rws_conn *c = r->free_conns;
-	uint32_t gen = 1;
 	if (c) {
-		r->free_conns = c->fnext;
-		gen = c->gen + 1;
-	} else {
-		c = malloc(sizeof(*c));
-		if (!c) {
-			close(fd);
+		r->free_conns = c->rnext;
+		return c;
+	}
+	if (!r->slabs || r->slab_used == CONN_SLAB / sizeof(*c)) {
+		/* twice the size, to cut an aligned slab out of it */
+		size_t len = 2 * (size_t)CONN_SLAB;
+		uint8_t *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
 			return NULL;
+		uintptr_t at = ((uintptr_t)m + CONN_SLAB - 1) & ~(uintptr_t)(CONN_SLAB - 1);
+		if (at > (uintptr_t)m)
+			munmap(m, at - (uintptr_t)m);
+		if ((uintptr_t)m + len > at + CONN_SLAB)
+			munmap((void *)(at + CONN_SLAB), (uintptr_t)m + len - at - CONN_SLAB);
+		struct conn_slab *sl = (struct conn_slab *)at;
+		sl->r = r;
+		sl->next = r->slabs;
+		r->slabs = sl;
+		r->slab_used = 1;	/* the header takes the first object's place */
+	}
+	c = (struct rws_conn *)r->slabs + r->slab_used++;
+	c->gen = 0;
+	return c;
+}
+
+_Static_assert(sizeof(struct rws_conn) >= sizeof(struct conn_slab), "slab header fits");
+_Static_assert(CONN_SLAB % sizeof(struct rws_conn) == 0, "slab holds whole objects");
+_Static_assert(sizeof(struct rws_conn) == 128, "an idle open connection is 128 bytes: see runtime.h");
+
+/* The peer's address, fetched once into the conn_ext. */
+const struct sockaddr *rws_conn_peer(struct rws_conn *c, socklen_t *len)
+{
+	struct conn_ext *x = rws_conn_ext(c);
+	if (!x)
+		return NULL;
+	if (!x->peer_len) {
+		x->peer_len = sizeof(x->peer);
+		if (getpeername(c->fd, &x->peer.sa, &x->peer_len) < 0) {
+			x->peer_len = 0;
+			memset(&x->peer, 0, sizeof(x->peer));
 		}
 	}
+	if (len)
+		*len = x->peer_len;
+	return &x->peer.sa;
+}
+
+struct rws_conn *rws_conn_new(struct reactor *r, int fd)
+{
+	struct rws_conn *c = conn_alloc(r);
+	if (!c) {
+		close(fd);
+		return NULL;
+	}
+	uint32_t gen = c->gen + 1;
 	memset(c, 0, sizeof(*c));
 	c->gen = gen;
-	c->r = r;
 	c->fd = fd;
-	c->peer_len = sizeof(c->peer);
-	if (getpeername(fd, &c->peer.sa, &c->peer_len) < 0)
-		c->peer_len = 0;
 	rws_session_init(&c->s, &r->srv->scfg, 0);
 	atomic_fetch_add_explicit(&r->nconns, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&r->n_accepted, 1, memory_order_relaxed);
 	unsigned total = atomic_fetch_add(&r->srv->nconns, 1) + 1;
-	set_phase(c, PH_HANDSHAKE, T_HANDSHAKE);
+	if (set_phase(c, PH_HANDSHAKE, T_HANDSHAKE) < 0) {
+		c->phase = PH_DEAD;
+		rws_conn_release(c);
+		return NULL;
+	}
 	rws_conn_arm_recv(c);
 
 	uint32_t max = r->srv->o.max_connections;
@@ -188,38 +297,52 @@ struct rws_conn *rws_conn_new(struct reactor *r, int fd)
 	return c;
 }
 
+/* Gives the send queue back once it is empty and nothing refers to it. */
+static void tx_trim(struct rws_conn *c)
+{
+	struct conn_tx *tx = c->tx;
+	if (!tx || tx->head || (c->flags & (CF_SEND_BUSY | CF_FLUSH_LISTED)))
+		return;
+	c->tx = NULL;
+	pool_put(&conn_reactor(c)->tx_pool, tx);
+}
+
 static void free_queue(struct rws_conn *c)
 {
-	struct qent *q = c->qhead;
+	struct conn_tx *tx = c->tx;
+	if (!tx)
+		return;
+	struct reactor *r = conn_reactor(c);
+	struct qent *q = tx->head;
 	while (q) {
 		struct qent *next = q->next;
 		rws_sbuf_put(q->b);
-		free(q);
+		pool_put(&r->qent_pool, q);
 		q = next;
 	}
-	c->qhead = c->qtail = NULL;
-	c->qbytes = 0;
+	if (tx->sm)
+		pool_put(&r->sm_pool, tx->sm);
+	c->tx = NULL;
+	pool_put(&r->tx_pool, tx);
 }
 
 void rws_conn_release(struct rws_conn *c)
 {
 	/* still linked on the flush list: the loop releases it when it gets
-	 * there (fnext is needed until then) */
+	 * there (tx->fnext is needed until then) */
 	if (c->phase != PH_DEAD || c->inflight || (c->flags & CF_FLUSH_LISTED))
 		return;
-	struct reactor *r = c->r;
+	struct reactor *r = conn_reactor(c);
 	close(c->fd);
 	c->fd = -1;
 	free_queue(c);
-	free(c->hs);
-	free(c->meta);
-	c->hs = c->meta = NULL;
+	ext_free(c);
 	rws_session_free(&c->s);
 	c->phase = PH_FREE;
 	atomic_fetch_sub_explicit(&r->nconns, 1, memory_order_relaxed);
 	atomic_fetch_sub(&r->srv->nconns, 1);
 	c->gen++;	/* jobs still naming this life are dropped */
-	c->fnext = r->free_conns;
+	c->rnext = r->free_conns;
 	r->free_conns = c;
 }
 
@@ -227,7 +350,7 @@ static void cancel_recv(struct rws_conn *c)
 {
 	if (!(c->flags & CF_RECV_ARMED) || (c->flags & CF_CANCELING))
 		return;
-	struct io_uring_sqe *sqe = rws_reactor_sqe(c->r);
+	struct io_uring_sqe *sqe = rws_reactor_sqe(conn_reactor(c));
 	io_uring_prep_cancel64(sqe, UD(c, UD_RECV), 0);
 	io_uring_sqe_set_data64(sqe, UD(c, UD_CANCEL));
 	c->flags |= CF_CANCELING;
@@ -259,7 +382,7 @@ void rws_conn_arm_recv(struct rws_conn *c)
 {
 	if (c->phase >= PH_DEAD || (c->flags & (CF_RECV_ARMED | CF_PAUSED)))
 		return;
-	struct io_uring_sqe *sqe = rws_reactor_sqe(c->r);
+	struct io_uring_sqe *sqe = rws_reactor_sqe(conn_reactor(c));
 	io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = 1;
@@ -273,7 +396,10 @@ void rws_conn_arm_recv(struct rws_conn *c)
 static void enter_linger(struct rws_conn *c)
 {
 	route_del(c);
-	set_phase(c, PH_LINGER, T_LINGER);
+	if (set_phase(c, PH_LINGER, T_LINGER) < 0) {
+		rws_conn_teardown(c, RWS_CLOSE_ABNORMAL, NULL, 0);
+		return;
+	}
 	rws_conn_flush(c);
 }
 
@@ -335,7 +461,7 @@ static void session_bytes(struct rws_conn *c, uint8_t *buf, size_t len)
 	size_t pos = 0;
 	while (c->phase == PH_OPEN) {
 		struct rws_event ev;
-		pos += rws_session_recv(&c->s, buf + pos, len - pos, c->r->now, &ev);
+		pos += rws_session_recv(&c->s, buf + pos, len - pos, conn_reactor(c)->now, &ev);
 		if (ev.reply_len)
 			queue_reply(c, &ev);
 		if (ev.type == RWS_EV_NONE)
@@ -353,6 +479,8 @@ void rws_conn_open(struct rws_conn *c)
 	const struct rws_handler *h = &c->route->h;
 	if (h->on_open)
 		h->on_open(h->ctx, c);
+	if (c->phase == PH_OPEN)
+		ext_trim(c);
 }
 
 static void handshake_bytes(struct rws_conn *c, uint8_t *data, size_t len);
@@ -364,18 +492,21 @@ void rws_conn_adopt(struct reactor *r, int fd, struct sbuf *head)
 		handshake_bytes(c, head->data, head->len);
 }
 
+/* A connection in PH_HANDSHAKE is on the handshake timer, so it has its
+ * conn_ext, where a request head split across reads is gathered. */
 static void handshake_bytes(struct rws_conn *c, uint8_t *data, size_t len)
 {
 	size_t max = RWS_HTTP_MAX_HEAD_DEFAULT;
+	struct conn_ext *x = c->x;
 	char *buf = (char *)data;
 	size_t n = len;
-	if (c->hs) {
-		size_t room = max - c->hs_len;
+	if (x->hs) {
+		size_t room = max - x->hs_len;
 		size_t take = len < room ? len : room;
-		memcpy(c->hs + c->hs_len, data, take);
-		c->hs_len += (uint32_t)take;
-		buf = c->hs;
-		n = c->hs_len;
+		memcpy(x->hs + x->hs_len, data, take);
+		x->hs_len += (uint32_t)take;
+		buf = x->hs;
+		n = x->hs_len;
 		/* bytes that did not fit: only possible past the limit, which
 		 * the parser refuses with 431 */
 	}
@@ -383,23 +514,30 @@ static void handshake_bytes(struct rws_conn *c, uint8_t *data, size_t len)
 	rws_upgrade_handle(c, buf, n, &used);
 	if (used == 0 && c->phase == PH_HANDSHAKE) {
 		/* incomplete: keep the bytes */
-		if (!c->hs) {
-			c->hs = malloc(max);
-			if (!c->hs) {
+		if (!x->hs) {
+			x->hs = malloc(max);
+			if (!x->hs) {
 				rws_conn_teardown(c, RWS_CLOSE_ABNORMAL, NULL, 0);
 				return;
 			}
 			size_t take = len < max ? len : max;
-			memcpy(c->hs, data, take);
-			c->hs_len = (uint32_t)take;
+			memcpy(x->hs, data, take);
+			x->hs_len = (uint32_t)take;
 		}
 		return;
 	}
+	/* the bytes after the head are frames; buf stays valid until freed */
+	char *held = NULL;
+	if (c->x && c->x->hs) {
+		held = c->x->hs;
+		c->x->hs = NULL;
+		c->x->hs_len = 0;
+	}
 	if (c->phase == PH_OPEN && used < n)
 		session_bytes(c, (uint8_t *)buf + used, n - used);
-	free(c->hs);
-	c->hs = NULL;
-	c->hs_len = 0;
+	free(held);
+	if (c->phase == PH_OPEN)
+		ext_trim(c);
 }
 
 void rws_conn_on_recv(struct rws_conn *c, struct io_uring_cqe *cqe)
@@ -409,9 +547,10 @@ void rws_conn_on_recv(struct rws_conn *c, struct io_uring_cqe *cqe)
 		c->flags &= (uint16_t)~CF_RECV_ARMED;
 		c->inflight--;
 	}
+	struct reactor *r = conn_reactor(c);
 	if (cqe->flags & IORING_CQE_F_BUFFER) {
 		unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-		uint8_t *data = c->r->bufs + (size_t)bid * c->r->buf_size;
+		uint8_t *data = r->bufs + (size_t)bid * r->buf_size;
 		if (res > 0) {
 			if (c->phase == PH_HANDSHAKE)
 				handshake_bytes(c, data, (size_t)res);
@@ -419,7 +558,7 @@ void rws_conn_on_recv(struct rws_conn *c, struct io_uring_cqe *cqe)
 				session_bytes(c, data, (size_t)res);
 			/* PH_LINGER, PH_DEAD: discarded */
 		}
-		rws_reactor_recycle(c->r, bid);
+		rws_reactor_recycle(r, bid);
 	}
 	if (res == 0) {
 		/* EOF: the peer is gone; expected while lingering */
@@ -427,7 +566,7 @@ void rws_conn_on_recv(struct rws_conn *c, struct io_uring_cqe *cqe)
 	} else if (res == -ENOBUFS) {
 		/* the buffer ring ran dry. Every buffer of this batch is handed
 		 * back before the next submit, so arming again now finds them */
-		atomic_fetch_add_explicit(&c->r->n_enobufs, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&r->n_enobufs, 1, memory_order_relaxed);
 		rws_conn_arm_recv(c);
 	} else if (res < 0 && res != -ECANCELED) {
 		rws_conn_teardown(c, RWS_CLOSE_ABNORMAL, NULL, 0);
@@ -463,32 +602,52 @@ void rws_conn_linger_expired(struct rws_conn *c)
 
 /* --- sending ------------------------------------------------------------------ */
 
+static struct conn_tx *tx_get(struct rws_conn *c)
+{
+	if (c->tx)
+		return c->tx;
+	struct conn_tx *tx = pool_get(&conn_reactor(c)->tx_pool);
+	if (!tx)
+		return NULL;
+	memset(tx, 0, sizeof(*tx));
+	c->tx = tx;
+	return tx;
+}
+
+size_t rws_conn_queued(const struct rws_conn *c)
+{
+	return c->tx ? c->tx->bytes : 0;
+}
+
 static void mark_flush(struct rws_conn *c)
 {
 	if (c->flags & CF_FLUSH_LISTED)
 		return;
+	struct reactor *r = conn_reactor(c);
 	c->flags |= CF_FLUSH_LISTED;
-	c->fnext = c->r->flush_head;
-	c->r->flush_head = c;
+	c->tx->fnext = r->flush_head;
+	r->flush_head = c;
 }
 
 void rws_conn_queue(struct rws_conn *c, struct sbuf *b)
 {
-	struct qent *q = malloc(sizeof(*q));
+	struct conn_tx *tx = tx_get(c);
+	struct qent *q = tx ? pool_get(&conn_reactor(c)->qent_pool) : NULL;
 	if (!q) {
 		rws_sbuf_put(b);
+		tx_trim(c);
 		rws_conn_teardown(c, RWS_CLOSE_ABNORMAL, NULL, 0);
 		return;
 	}
 	q->next = NULL;
 	q->b = b;
 	q->off = 0;
-	if (c->qtail)
-		c->qtail->next = q;
+	if (tx->tail)
+		tx->tail->next = q;
 	else
-		c->qhead = q;
-	c->qtail = q;
-	c->qbytes += b->len;
+		tx->head = q;
+	tx->tail = q;
+	tx->bytes += b->len;
 	mark_flush(c);
 }
 
@@ -496,23 +655,28 @@ void rws_conn_queue(struct rws_conn *c, struct sbuf *b)
  * tail buffer when nobody else shares it. The caller fills them. */
 static uint8_t *queue_reserve(struct rws_conn *c, size_t n)
 {
-	struct qent *t = c->qtail;
-	if (t && t->b->slot < 0 && atomic_load(&t->b->refs) == 1 && t->b->cap - t->b->len >= n) {
+	struct qent *t = c->tx ? c->tx->tail : NULL;
+	if (t && t->b->slot < 0 && atomic_load_explicit(&t->b->refs, memory_order_relaxed) == 1 &&
+	    t->b->cap - t->b->len >= n) {
 		uint8_t *p = t->b->data + t->b->len;
 		t->b->len += n;
-		c->qbytes += n;
+		c->tx->bytes += n;
 		mark_flush(c);
 		return p;
 	}
-	struct sbuf *b = rws_sbuf_new_zc(c->r, n);
+	struct reactor *r = conn_reactor(c);
+	struct sbuf *b = rws_sbuf_new_zc(r, n);
 	if (!b) {
-		b = rws_sbuf_new(n < SBUF_MIN ? SBUF_MIN : n);
+		/* frames share pooled buffers; a handshake's one answer gets a
+		 * buffer of its own size, so a burst of handshakes does not
+		 * leave pooled buffers behind */
+		b = n <= SBUF_SMALL && c->phase != PH_HANDSHAKE ? sbuf_new_small(r) : rws_sbuf_new(n);
 		if (!b)
 			return NULL;
 		b->len = n;
 	}
 	rws_conn_queue(c, b);
-	return c->qtail && c->qtail->b == b ? b->data : NULL;
+	return c->tx && c->tx->tail && c->tx->tail->b == b ? b->data : NULL;
 }
 
 int rws_conn_queue_copy(struct rws_conn *c, const void *data, size_t len)
@@ -528,15 +692,18 @@ void rws_conn_flush(struct rws_conn *c)
 {
 	if (c->phase >= PH_DEAD || (c->flags & CF_SEND_BUSY))
 		return;
-	if (!c->qhead) {
+	struct conn_tx *tx = c->tx;
+	if (!tx || !tx->head) {
+		tx_trim(c);
 		if (c->phase == PH_LINGER && !(c->flags & CF_WR_SHUT)) {
 			c->flags |= CF_WR_SHUT;
 			shutdown(c->fd, SHUT_WR);
 		}
 		return;
 	}
-	struct io_uring_sqe *sqe = rws_reactor_sqe(c->r);
-	struct qent *h = c->qhead;
+	struct reactor *r = conn_reactor(c);
+	struct io_uring_sqe *sqe = rws_reactor_sqe(r);
+	struct qent *h = tx->head;
 	if (h->b->slot >= 0) {
 		/* zero copy from the registered pool, this buffer alone; the
 		 * ticket keeps it referenced until the kernel's NOTIF */
@@ -548,19 +715,18 @@ void rws_conn_flush(struct rws_conn *c)
 			io_uring_prep_send_zc_fixed(sqe, c->fd, h->b->data + h->off, h->b->len - h->off,
 						    MSG_NOSIGNAL, 0, 0);
 			io_uring_sqe_set_data64(sqe, UD(t, UD_SEND_ZC));
-			atomic_fetch_add_explicit(&c->r->n_zc, 1, memory_order_relaxed);
+			atomic_fetch_add_explicit(&r->n_zc, 1, memory_order_relaxed);
 			c->flags |= CF_SEND_BUSY;
 			c->inflight++;
 			return;
 		}
 		/* no ticket: a plain send of the same bytes */
 	}
-	if (!c->qhead->next) {
-		struct qent *q = c->qhead;
-		io_uring_prep_send(sqe, c->fd, q->b->data + q->off, q->b->len - q->off, MSG_NOSIGNAL);
+	if (!h->next) {
+		io_uring_prep_send(sqe, c->fd, h->b->data + h->off, h->b->len - h->off, MSG_NOSIGNAL);
 	} else {
 		/* the msghdr and iovec must stay put until the completion */
-		struct sendmem *m = malloc(sizeof(*m));
+		struct sendmem *m = pool_get(&r->sm_pool);
 		if (!m) {
 			io_uring_prep_nop(sqe);
 			io_uring_sqe_set_data64(sqe, 0);
@@ -568,14 +734,14 @@ void rws_conn_flush(struct rws_conn *c)
 			return;
 		}
 		size_t n = 0;
-		for (struct qent *q = c->qhead; q && n < SEND_IOV_MAX; q = q->next, n++) {
+		for (struct qent *q = h; q && n < SEND_IOV_MAX; q = q->next, n++) {
 			m->iov[n].iov_base = q->b->data + q->off;
 			m->iov[n].iov_len = q->b->len - q->off;
 		}
 		memset(&m->m, 0, sizeof(m->m));
 		m->m.msg_iov = m->iov;
 		m->m.msg_iovlen = n;
-		c->sm = m;
+		tx->sm = m;
 		io_uring_prep_sendmsg(sqe, c->fd, &m->m, MSG_NOSIGNAL);
 	}
 	io_uring_sqe_set_data64(sqe, UD(c, UD_SEND));
@@ -605,10 +771,14 @@ void rws_conn_on_send_zc(struct zc_ticket *t, struct io_uring_cqe *cqe)
 
 void rws_conn_on_send(struct rws_conn *c, int res)
 {
+	struct reactor *r = conn_reactor(c);
+	struct conn_tx *tx = c->tx;
 	c->inflight--;
 	c->flags &= (uint16_t)~CF_SEND_BUSY;
-	free(c->sm);
-	c->sm = NULL;
+	if (tx && tx->sm) {
+		pool_put(&r->sm_pool, tx->sm);
+		tx->sm = NULL;
+	}
 	if (c->phase >= PH_DEAD) {
 		rws_conn_release(c);
 		return;
@@ -618,27 +788,28 @@ void rws_conn_on_send(struct rws_conn *c, int res)
 		return;
 	}
 	size_t n = (size_t)res;
-	c->qbytes -= n;
-	while (n && c->qhead) {
-		struct qent *q = c->qhead;
+	tx->bytes -= n;
+	while (n && tx->head) {
+		struct qent *q = tx->head;
 		size_t left = q->b->len - q->off;
 		if (n < left) {
 			q->off += n;
 			break;
 		}
 		n -= left;
-		c->qhead = q->next;
-		if (!c->qhead)
-			c->qtail = NULL;
+		tx->head = q->next;
+		if (!tx->head)
+			tx->tail = NULL;
 		rws_sbuf_put(q->b);
-		free(q);
+		pool_put(&r->qent_pool, q);
 	}
-	if ((c->flags & CF_OVER_BOUND) && c->qbytes < c->r->srv->o.max_buffered) {
+	if ((c->flags & CF_OVER_BOUND) && tx->bytes < r->srv->o.max_buffered) {
 		c->flags &= (uint16_t)~CF_OVER_BOUND;
 		if (c->phase == PH_OPEN && c->route->h.on_drain)
 			c->route->h.on_drain(c->route->h.ctx, c);
 	}
-	/* what was queued meanwhile (or the rest of a short send) goes now */
+	/* what was queued meanwhile (or the rest of a short send) goes now;
+	 * an empty queue is given back */
 	rws_conn_flush(c);
 }
 
@@ -647,10 +818,11 @@ void rws_conn_on_send(struct rws_conn *c, int res)
 /* Applies the backpressure policy before a send. Returns 0 to go on. */
 static int check_bound(struct rws_conn *c)
 {
-	size_t max = c->r->srv->o.max_buffered;
-	if (!max || c->qbytes < max)
+	const struct rws_server_options *o = &conn_reactor(c)->srv->o;
+	size_t max = o->max_buffered;
+	if (!max || rws_conn_queued(c) < max)
 		return 0;
-	if (c->r->srv->o.backpressure == RWS_BP_REFUSE)
+	if (o->backpressure == RWS_BP_REFUSE)
 		return -ENOBUFS;
 	rws_conn_close_local(c, RWS_CLOSE_POLICY, "send queue over its bound");
 	return -ENOBUFS;
@@ -658,8 +830,8 @@ static int check_bound(struct rws_conn *c)
 
 static void note_bound(struct rws_conn *c)
 {
-	size_t max = c->r->srv->o.max_buffered;
-	if (max && c->qbytes >= max)
+	size_t max = conn_reactor(c)->srv->o.max_buffered;
+	if (max && rws_conn_queued(c) >= max)
 		c->flags |= CF_OVER_BOUND;
 }
 
@@ -667,8 +839,8 @@ int rws_conn_queue_broadcast(struct rws_conn *c, struct sbuf *b)
 {
 	if (c->phase != PH_OPEN || rws_session_state(&c->s) != RWS_SESSION_OPEN || c->s.tx_op)
 		return -EPIPE;	/* closing, or in the middle of its own fragmented message */
-	size_t max = c->r->srv->o.max_buffered;
-	if (max && c->qbytes >= max) {
+	size_t max = conn_reactor(c)->srv->o.max_buffered;
+	if (max && rws_conn_queued(c) >= max) {
 		/* nobody to refuse it to: a recipient that cannot keep up is
 		 * told so rather than silently missing messages */
 		rws_conn_close_local(c, RWS_CLOSE_POLICY, "too slow for the broadcast rate");
@@ -724,11 +896,12 @@ int rws_conn_close_local(struct rws_conn *c, int code, const char *reason)
 	uint8_t out[RWS_FRAME_HDR_MAX + RWS_CONTROL_MAX];
 	size_t rlen = reason ? strlen(reason) : 0;
 	int n = rws_session_close(&c->s, out, code < 0 ? 0u : (unsigned)code, reason, rlen,
-				  c->r->now);
+				  conn_reactor(c)->now);
 	if (n < 0)
 		return n;
 	rws_conn_queue_copy(c, out, (size_t)n);
 	/* wait for the peer's close, at most the close timeout */
-	set_phase(c, PH_OPEN, T_CLOSE);
+	if (set_phase(c, PH_OPEN, T_CLOSE) < 0)
+		rws_conn_teardown(c, RWS_CLOSE_ABNORMAL, NULL, 0);
 	return 0;
 }

@@ -19,6 +19,7 @@
 #include "runtime/runtime.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -49,13 +50,16 @@ uint64_t rws_now_ms(void)
 
 /* --- timers: one list per duration, appended in deadline order ---------- */
 
+/* The links live in the connection's conn_ext, which the caller made sure
+ * of. */
 void rws_tlist_add(struct tlist *t, struct rws_conn *c, uint64_t now)
 {
-	c->deadline = now + t->ms;
-	c->tnext = NULL;
-	c->tprev = t->tail;
+	struct conn_ext *x = c->x;
+	x->deadline = now + t->ms;
+	x->tnext = NULL;
+	x->tprev = t->tail;
 	if (t->tail)
-		t->tail->tnext = c;
+		t->tail->x->tnext = c;
 	else
 		t->head = c;
 	t->tail = c;
@@ -63,17 +67,20 @@ void rws_tlist_add(struct tlist *t, struct rws_conn *c, uint64_t now)
 
 void rws_tlist_del(struct tlist *t, struct rws_conn *c)
 {
-	if (c->tprev)
-		c->tprev->tnext = c->tnext;
+	struct conn_ext *x = c->x;
+	if (!x)
+		return;
+	if (x->tprev)
+		x->tprev->x->tnext = x->tnext;
 	else if (t->head == c)
-		t->head = c->tnext;
+		t->head = x->tnext;
 	else
 		return;	/* not on this list */
-	if (c->tnext)
-		c->tnext->tprev = c->tprev;
+	if (x->tnext)
+		x->tnext->x->tprev = x->tprev;
 	else
-		t->tail = c->tprev;
-	c->tprev = c->tnext = NULL;
+		t->tail = x->tprev;
+	x->tprev = x->tnext = NULL;
 }
 
 static uint64_t next_deadline(struct reactor *r)
@@ -81,20 +88,46 @@ static uint64_t next_deadline(struct reactor *r)
 	uint64_t d = UINT64_MAX;
 	struct tlist *ls[] = { &r->hs_timers, &r->linger_timers, &r->close_timers };
 	for (size_t i = 0; i < 3; i++)
-		if (ls[i]->head && ls[i]->head->deadline < d)
-			d = ls[i]->head->deadline;
+		if (ls[i]->head && ls[i]->head->x->deadline < d)
+			d = ls[i]->head->x->deadline;
+	if (r->trim_due && r->trim_due < d)
+		d = r->trim_due;
 	return d;
 }
 
 static void run_timers(struct reactor *r)
 {
 	struct rws_conn *c;
-	while ((c = r->hs_timers.head) && c->deadline <= r->now)
+	while ((c = r->hs_timers.head) && c->x->deadline <= r->now)
 		rws_conn_handshake_expired(c);
-	while ((c = r->close_timers.head) && c->deadline <= r->now)
+	while ((c = r->close_timers.head) && c->x->deadline <= r->now)
 		rws_conn_close_expired(c);
-	while ((c = r->linger_timers.head) && c->deadline <= r->now)
+	while ((c = r->linger_timers.head) && c->x->deadline <= r->now)
 		rws_conn_linger_expired(c);
+}
+
+/* --- pools ------------------------------------------------------------------ */
+
+void rws_pool_drain(struct pool *p)
+{
+	while (p->head) {
+		void *x = p->head;
+		p->head = *(void **)x;
+		free(x);
+	}
+	p->n = 0;
+}
+
+static void pools_setup(struct reactor *r)
+{
+	/* enough for the objects one batch of completions uses (a few
+	 * hundred connections sending at once); past that they go back to
+	 * malloc. At most about 600 KiB stays cached, mostly send buffers. */
+	r->tx_pool = (struct pool){ NULL, 0, 256, sizeof(struct conn_tx) };
+	r->ext_pool = (struct pool){ NULL, 0, 64, sizeof(struct conn_ext) };
+	r->qent_pool = (struct pool){ NULL, 0, 512, sizeof(struct qent) };
+	r->sbuf_pool = (struct pool){ NULL, 0, 128, sizeof(struct sbuf) + SBUF_SMALL };
+	r->sm_pool = (struct pool){ NULL, 0, 32, sizeof(struct sendmem) };
 }
 
 /* --- set-up --------------------------------------------------------------- */
@@ -171,8 +204,11 @@ static int bufring_setup(struct reactor *r)
 	}
 	r->br = ring;
 	io_uring_buf_ring_init(r->br);
+	/* populated now: the kernel cycles through every buffer of the ring
+	 * under load, so this memory is the reactor's from the start, not
+	 * something connections add */
 	r->bufs = mmap(NULL, (size_t)r->nbufs * r->buf_size, PROT_READ | PROT_WRITE,
-		       MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+		       MAP_ANONYMOUS | MAP_PRIVATE | MAP_POPULATE, -1, 0);
 	if (r->bufs == MAP_FAILED) {
 		r->bufs = NULL;
 		return -ENOMEM;
@@ -508,6 +544,26 @@ static void handle_cqe(struct reactor *r, struct io_uring_cqe *cqe)
 	}
 }
 
+/* After a burst of handshakes (their request heads, answers and timers are
+ * short-lived allocations) has settled, hands the freed pages back to the
+ * kernel, so what the process keeps is what its open connections use. */
+#define TRIM_EVERY_MS 1000
+
+static void trim_after_burst(struct reactor *r)
+{
+	uint64_t acc = atomic_load_explicit(&r->n_accepted, memory_order_relaxed);
+	if (r->hs_timers.head || acc - r->trimmed_at < 64)
+		return;
+	if (r->now < r->trim_last + TRIM_EVERY_MS) {
+		r->trim_due = r->trim_last + TRIM_EVERY_MS;	/* wake for it */
+		return;
+	}
+	r->trimmed_at = acc;
+	r->trim_last = r->now;
+	r->trim_due = 0;
+	malloc_trim(0);
+}
+
 static void loop(struct reactor *r)
 {
 	for (;;) {
@@ -515,8 +571,8 @@ static void loop(struct reactor *r)
 		/* sends queued by the last batch: one sendmsg per connection */
 		while (r->flush_head) {
 			struct rws_conn *c = r->flush_head;
-			r->flush_head = c->fnext;
-			c->fnext = NULL;
+			r->flush_head = c->tx->fnext;
+			c->tx->fnext = NULL;
 			c->flags &= (uint16_t)~CF_FLUSH_LISTED;
 			rws_conn_flush(c);
 			rws_conn_release(c);	/* if it died while listed */
@@ -553,6 +609,7 @@ static void loop(struct reactor *r)
 		}
 		io_uring_cq_advance(&r->ring, n);
 		run_timers(r);
+		trim_after_burst(r);
 	}
 }
 
@@ -577,6 +634,9 @@ static void teardown_reactor(struct reactor *r)
 	r->zc_mem = NULL;
 	r->zc_free = NULL;
 	r->zc_ok = 0;
+	struct pool *pools[] = { &r->tx_pool, &r->ext_pool, &r->qent_pool, &r->sbuf_pool, &r->sm_pool };
+	for (size_t i = 0; i < sizeof(pools) / sizeof(pools[0]); i++)
+		rws_pool_drain(pools[i]);
 }
 
 void *rws_reactor_main(void *arg)
@@ -585,6 +645,7 @@ void *rws_reactor_main(void *arg)
 	struct rws_server *s = r->srv;
 	current = r;
 
+	pools_setup(r);
 	int rc = ring_setup(r);
 	if (rc == 0)
 		rc = bufring_setup(r);

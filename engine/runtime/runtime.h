@@ -15,6 +15,7 @@
 #define RWS_RUNTIME_H
 
 #include <liburing.h>
+#include <stdlib.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -33,11 +34,15 @@ struct reactor;
  * refs 0. Bytes past len up to cap may be appended while refs == 1. */
 struct sbuf {
 	atomic_uint refs;
-	int32_t slot;		/* index in the owner's registered pool, or -1 (heap) */
+	int32_t slot;		/* index in the owner's registered pool, SBUF_HEAP or SBUF_POOLED */
 	struct reactor *owner;	/* for a pool slot: whose pool */
 	size_t len, cap;
 	uint8_t data[];
 };
+
+#define SBUF_HEAP (-1)		/* malloc'd; freed at refs 0 */
+#define SBUF_POOLED (-2)	/* from the owner's pool of SBUF_SMALL buffers; never shared */
+#define SBUF_SMALL (4096u - sizeof(struct sbuf))
 
 /* A zero-copy send in flight: its result CQE and its NOTIF CQE both carry
  * this as user_data; the buffer stays referenced until the NOTIF. */
@@ -79,40 +84,103 @@ enum {
 	CF_OVER_BOUND = 1u << 7,	/* queue went past max_buffered: on_drain owed */
 	CF_WR_SHUT = 1u << 8,		/* FIN sent */
 	CF_CANCELING = 1u << 9,		/* a cancel of the recv is in flight */
+	CF_EXT_KEEP = 1u << 10,		/* an accessor handed out a pointer into the conn_ext */
 };
 
-struct rws_conn {
-	struct rws_session s;	/* the protocol state machine */
-	struct reactor *r;
-	const struct route *route;
-	int fd;
-	uint32_t gen;		/* bumped on reuse: jobs for an old life are dropped */
-	uint16_t flags;
-	uint8_t phase;
-	uint16_t inflight;	/* operations (and zero-copy notifications) in flight */
-	struct qent *qhead, *qtail;
-	size_t qbytes;		/* queued and not yet sent */
-	struct rws_conn *tprev, *tnext;	/* timer list (handshake or linger) */
-	uint64_t deadline;
-	struct rws_conn *rprev, *rnext;	/* the reactor's list of open connections of the route */
-	struct rws_conn *fnext;	/* flush list; the pool's free list once freed */
-	void *user;
+/* A connection's send queue: present while anything is queued or being
+ * sent, so an idle connection holds none. */
+struct conn_tx {
+	struct qent *head, *tail;
+	size_t bytes;		/* queued and not yet sent */
+	struct rws_conn *fnext;	/* the reactor's flush list */
+	struct sendmem *sm;	/* msghdr+iovec of the sendmsg in flight */
+};
+
+/* What a connection needs only some of the time: its timer while it is on
+ * one (handshake, close, linger), the handshake bytes gathered across reads,
+ * its address, and the path/protocol/client address when they are not the
+ * defaults (the route's path, no subprotocol, the peer's own address). An
+ * open connection in the common case holds none. */
+struct conn_ext {
+	struct rws_conn *tprev, *tnext;	/* timer list */
+	uint64_t deadline;	/* 0: on no timer */
 	char *hs;		/* handshake bytes gathered across reads */
 	uint32_t hs_len;
-	char *meta;		/* "path\0protocol\0client-ip\0" once open */
+	socklen_t peer_len;	/* 0: not fetched yet */
 	union {
 		struct sockaddr sa;
 		struct sockaddr_in in;
 		struct sockaddr_in6 in6;
 	} peer;
-	socklen_t peer_len;
-	struct sendmem *sm;	/* msghdr+iovec of the sendmsg in flight */
+	char *meta;		/* "path\0protocol\0client-ip\0", or NULL: the defaults */
+	char ip[48];		/* the peer's address as text, once asked for */
 };
+
+/* 128 bytes: the session's 64 and as little else as an idle open
+ * connection needs. The reactor is found from the address (the pool's
+ * slabs are aligned and start with their owner). */
+struct rws_conn {
+	struct rws_session s;	/* the protocol state machine */
+	const struct route *route;
+	void *user;
+	struct conn_tx *tx;	/* NULL when nothing is queued */
+	struct conn_ext *x;	/* NULL when not needed */
+	struct rws_conn *rprev, *rnext;	/* the reactor's open list of the route; rnext also links the pool */
+	int fd;
+	uint32_t gen;		/* bumped on reuse: jobs for an old life are dropped */
+	uint16_t flags;
+	uint8_t phase;
+	uint8_t inflight;	/* operations in flight: recv, send, cancel, zero-copy notifications (at most ZC_SLOTS) */
+};
+
+/* Connection objects come in slabs of CONN_SLAB bytes, aligned to their
+ * size; the first object's place holds the slab's header. */
+#define CONN_SLAB (1u << 20)
+struct conn_slab {
+	struct reactor *r;
+	struct conn_slab *next;
+};
+
+static inline struct reactor *conn_reactor(const struct rws_conn *c)
+{
+	return ((const struct conn_slab *)((uintptr_t)c & ~(uintptr_t)(CONN_SLAB - 1)))->r;
+}
 
 struct sendmem {
 	struct msghdr m;
 	struct iovec iov[64];
 };
+
+/* A free list of same-sized objects, kept up to max, for the hot path's
+ * buffers and queue entries. Owner thread only. */
+struct pool {
+	void *head;
+	unsigned n, max;
+	size_t size;
+};
+
+static inline void *pool_get(struct pool *p)
+{
+	void *x = p->head;
+	if (!x)
+		return malloc(p->size);
+	p->head = *(void **)x;
+	p->n--;
+	return x;
+}
+
+static inline void pool_put(struct pool *p, void *x)
+{
+	if (p->n >= p->max) {
+		free(x);
+		return;
+	}
+	*(void **)x = p->head;
+	p->head = x;
+	p->n++;
+}
+
+void rws_pool_drain(struct pool *p);
 
 /* A timer list: connections in deadline order (one duration per list, so
  * appending keeps the order). */
@@ -179,11 +247,15 @@ struct reactor {
 	int efd;
 	uint64_t efd_val;
 	/* connections */
-	struct rws_conn *free_conns;	/* pool, linked through fnext */
+	struct rws_conn *free_conns;	/* pool, linked through rnext */
+	struct conn_slab *slabs;	/* the newest first */
+	unsigned slab_used;		/* objects handed out of the newest */
 	atomic_uint nconns;		/* live connections (any phase); read by stats */
 	struct rws_conn **open_by_route;	/* per route index: list heads */
 	struct tlist hs_timers, linger_timers, close_timers;
-	struct rws_conn *flush_head;
+	struct rws_conn *flush_head;	/* linked through tx->fnext */
+	/* the hot path's allocations */
+	struct pool tx_pool, ext_pool, qent_pool, sbuf_pool, sm_pool;
 	int stopping;
 	uint64_t now;
 	struct rws_hs_request req;	/* scratch for parsing an upgrade */
@@ -191,6 +263,8 @@ struct reactor {
 	int start_err;
 	/* counters, written by the reactor, read by anyone */
 	_Atomic uint64_t n_enobufs, n_accepted, n_zc;
+	uint64_t trimmed_at;		/* n_accepted at the last malloc_trim() */
+	uint64_t trim_last, trim_due;	/* its time; when the next one is owed, or 0 */
 
 };
 
@@ -238,6 +312,9 @@ void rws_tlist_del(struct tlist *t, struct rws_conn *c);
 
 /* conn.c (runtime side of a connection) */
 struct rws_conn *rws_conn_new(struct reactor *r, int fd);
+struct conn_ext *rws_conn_ext(struct rws_conn *c);
+const struct sockaddr *rws_conn_peer(struct rws_conn *c, socklen_t *len);
+size_t rws_conn_queued(const struct rws_conn *c);
 void rws_conn_on_recv(struct rws_conn *c, struct io_uring_cqe *cqe);
 void rws_conn_on_send(struct rws_conn *c, int res);
 void rws_conn_on_send_zc(struct zc_ticket *t, struct io_uring_cqe *cqe);
@@ -270,6 +347,7 @@ int rws_server_route_index(const struct rws_server *s, const struct route *rt);
 int rws_server_trusted(const struct rws_server *s, const struct sockaddr *sa);
 
 /* upgrade.c */
+void rws_addr_text(const struct sockaddr *sa, char *out, size_t cap);
 void rws_upgrade_handle(struct rws_conn *c, const char *buf, size_t len, size_t *used);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 void rws_server_options_default(struct rws_server_options *o)
@@ -363,11 +364,12 @@ void rws_server_destroy(struct rws_server *s)
 		rws_server_shutdown(s);
 	for (int i = 0; i < s->nreactors; i++) {
 		struct reactor *r = &s->reactors[i];
-		while (r->free_conns) {
-			struct rws_conn *c = r->free_conns;
-			r->free_conns = c->fnext;
-			free(c);
+		while (r->slabs) {
+			struct conn_slab *sl = r->slabs;
+			r->slabs = sl->next;
+			munmap(sl, CONN_SLAB);
 		}
+		r->free_conns = NULL;
 		struct job *j = r->inbox_head;
 		while (j) {
 			struct job *next = j->next;

@@ -39,13 +39,31 @@ static void refuse(struct rws_conn *c, int status, const char *body,
 	rws_conn_linger_now(c);
 }
 
-/* The client's address as text: the first X-Forwarded-For entry when the
- * peer is a trusted proxy (ws's FAQ), else the peer's own. */
-static void client_ip(const struct rws_conn *c, const struct rws_hs_request *req, char *out,
-		      size_t cap)
+/* The peer's address as text into out, "" if unknown. */
+void rws_addr_text(const struct sockaddr *sa, char *out, size_t cap)
 {
 	out[0] = 0;
-	if (c->peer_len && rws_server_trusted(c->r->srv, &c->peer.sa)) {
+	if (!sa)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)cap);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)cap);
+}
+
+/* The client's address as text when it is not the peer's own: the first
+ * X-Forwarded-For entry when the peer is a trusted proxy (ws's FAQ).
+ * Returns 1 if out holds it, 0 for "the peer's own address". */
+static int forwarded_ip(struct rws_conn *c, const struct rws_hs_request *req, char *out,
+			size_t cap)
+{
+	out[0] = 0;
+	struct rws_server *srv = conn_reactor(c)->srv;
+	if (!srv->ntrusted)
+		return 0;
+	socklen_t plen = 0;
+	const struct sockaddr *peer = rws_conn_peer(c, &plen);
+	if (plen && rws_server_trusted(srv, peer)) {
 		size_t from = 0;
 		const struct rws_http_header *h =
 			rws_http_find(req->http.headers, req->http.num_headers, "X-Forwarded-For", &from);
@@ -60,16 +78,15 @@ static void client_ip(const struct rws_conn *c, const struct rws_hs_request *req
 			if (n > 0 && n < cap) {
 				memcpy(out, p, n);
 				out[n] = 0;
-				return;
+				return 1;
 			}
 		}
 	}
-	if (c->peer.sa.sa_family == AF_INET)
-		inet_ntop(AF_INET, &c->peer.in.sin_addr, out, (socklen_t)cap);
-	else if (c->peer.sa.sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &c->peer.in6.sin6_addr, out, (socklen_t)cap);
+	return 0;
 }
 
+/* "path\0protocol\0client-ip\0": kept only when one of them is not the
+ * default (the route's own path, no subprotocol, the peer's address). */
 static char *make_meta(const struct rws_str *path, const struct rws_str *proto, const char *ip)
 {
 	size_t iplen = strlen(ip);
@@ -90,7 +107,7 @@ static char *make_meta(const struct rws_str *path, const struct rws_str *proto, 
 
 void rws_upgrade_handle(struct rws_conn *c, const char *buf, size_t len, size_t *used)
 {
-	struct rws_hs_request *req = &c->r->req;
+	struct rws_hs_request *req = &conn_reactor(c)->req;
 	struct rws_http_limits lim = { 0 };	/* zeros: the defaults */
 	*used = 0;
 	int rc = rws_http_parse_request(buf, len, &lim, &req->http);
@@ -106,7 +123,8 @@ void rws_upgrade_handle(struct rws_conn *c, const char *buf, size_t len, size_t 
 		return;
 	}
 	size_t head = (size_t)rc;
-	const struct route *rt = rws_server_find_route(c->r->srv, req->http.path.p, req->http.path.len);
+	const struct route *rt =
+		rws_server_find_route(conn_reactor(c)->srv, req->http.path.p, req->http.path.len);
 	if (!rt) {
 		refuse(c, 404, "no WebSocket endpoint at this path", NULL, 0);
 		return;
@@ -147,11 +165,18 @@ void rws_upgrade_handle(struct rws_conn *c, const char *buf, size_t len, size_t 
 	if (up.selected >= 0)
 		reply.protocol = req->protocols[up.selected];
 	char ip[64];
-	client_ip(c, req, ip, sizeof(ip));
-	c->meta = make_meta(&req->http.path, &reply.protocol, ip);
+	int fwd = forwarded_ip(c, req, ip, sizeof(ip));
+	int own_path = strlen(rt->path) == req->http.path.len &&
+		       memcmp(rt->path, req->http.path.p, req->http.path.len) == 0;
+	int meta_ok = 1;
+	if (fwd || reply.protocol.len || !own_path) {
+		/* c is on the handshake timer: it has its conn_ext */
+		c->x->meta = make_meta(&req->http.path, &reply.protocol, ip);
+		meta_ok = c->x->meta != NULL;
+	}
 	char out[512];
 	int n = rws_hs_write_101(out, sizeof(out), req->key, &reply);
-	if (n < 0 || !c->meta) {
+	if (n < 0 || !meta_ok) {
 		c->route = NULL;
 		refuse(c, 500, "cannot build the response", NULL, 0);
 		return;
@@ -239,9 +264,7 @@ const char *rws_upgrade_protocol(const struct rws_upgrade *up, size_t i, size_t 
 
 const struct sockaddr *rws_upgrade_remote(const struct rws_upgrade *up, socklen_t *len)
 {
-	if (len)
-		*len = up->c->peer_len;
-	return &up->c->peer.sa;
+	return rws_conn_peer(up->c, len);
 }
 
 int rws_upgrade_select_protocol(struct rws_upgrade *up, int i)

@@ -76,7 +76,7 @@ static size_t run(const struct rws_session_config *cfg, unsigned rsv, const uint
 		}
 		pos = end;
 	} while (pos < len);
-	check(c.acap <= (cfg->max_payload ? cfg->max_payload : len) + 2 * RWS_CONTROL_MAX + 256);
+	check(rws_session_buffered(&c) <= (cfg->max_payload ? cfg->max_payload : len) + 2 * RWS_CONTROL_MAX + 256);
 	rws_session_free(&c);
 	free(buf);
 	return n;

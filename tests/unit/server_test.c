@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "ringws.h"
+#include "runtime/runtime.h"	/* to look at what an idle connection holds */
 #include "wsclient.h"
 
 /* --- a handler that records what happens --------------------------------- */
@@ -31,6 +32,7 @@ struct rec {
 	int select;		/* on_upgrade: subprotocol index to select, -2: default */
 	int echo;		/* on_message echoes */
 	int chat;		/* on_message broadcasts to the others */
+	int quiet;		/* on_open asks for nothing (no protocol, no address) */
 	struct rws_server *srv;
 };
 
@@ -49,8 +51,10 @@ static int on_upgrade(void *ctx, struct rws_upgrade *up)
 static void on_open(void *ctx, struct rws_conn *c)
 {
 	struct rec *r = ctx;
-	snprintf(r->last_protocol, sizeof(r->last_protocol), "%s", rws_conn_protocol(c));
-	snprintf(r->last_ip, sizeof(r->last_ip), "%s", rws_conn_client_ip(c));
+	if (!r->quiet) {
+		snprintf(r->last_protocol, sizeof(r->last_protocol), "%s", rws_conn_protocol(c));
+		snprintf(r->last_ip, sizeof(r->last_ip), "%s", rws_conn_client_ip(c));
+	}
 	r->last_user = rws_conn_user(c);
 	atomic_store(&r->last_conn, c);
 	atomic_fetch_add(&r->opens, 1);
@@ -364,6 +368,64 @@ Test(server, client_ip_ignores_untrusted_forwarded_for)
 		     101);
 	wait_for(&rec.opens, 1);
 	cr_assert_str_eq(rec.last_ip, "127.0.0.1");
+	close(fd);
+}
+
+/* An open connection that is not sending holds its 128-byte object and
+ * nothing else: no send queue, no conn_ext (issue 4's memory target). */
+static int holds_nothing_else(struct rws_conn *c)
+{
+	for (int i = 0; i < 200; i++) {
+		if (!c->tx && !c->x)
+			return 1;
+		usleep(10000);
+	}
+	return 0;
+}
+
+Test(server, idle_open_connection_holds_only_its_object)
+{
+	cr_assert_eq(sizeof(struct rws_conn), 128);
+	rec.quiet = 1;
+	start();
+	int fd = wsc_open(port, "/");
+	cr_assert_geq(fd, 0);
+	wait_for(&rec.opens, 1);
+	struct rws_conn *c = atomic_load(&rec.last_conn);
+	cr_assert(holds_nothing_else(c), "after the handshake: tx %p x %p", (void *)c->tx,
+		  (void *)c->x);
+	cr_assert_eq(wsc_send_frame(fd, 0x82, "abc", 3), 0);
+	struct wsc_frame f;
+	cr_assert_eq(wsc_recv_frame(fd, &f), 1);
+	cr_assert_eq(f.len, 3);
+	free(f.data);
+	cr_assert(holds_nothing_else(c), "after an echo: tx %p x %p", (void *)c->tx, (void *)c->x);
+	cr_assert_str_eq(rws_conn_path(c), "/");
+	cr_assert_str_eq(rws_conn_protocol(c), "");
+	close(fd);
+}
+
+Test(server, path_protocol_and_address_kept_when_not_the_defaults)
+{
+	/* a subprotocol and a path the "*" route caught: kept in the
+	 * conn_ext for the connection's life */
+	rec.quiet = 1;
+	int err;
+	char eb[256];
+	srv = rws_server_create(&opts, &err, eb, sizeof(eb));
+	cr_assert_not_null(srv);
+	cr_assert_eq(rws_server_route(srv, "*", &handler), 0);
+	cr_assert_eq(rws_server_start(srv, eb, sizeof(eb)), 0, "%s", eb);
+	port = rws_server_port(srv);
+	int fd = wsc_connect(port, 5000);
+	char head[2048];
+	cr_assert_eq(wsc_upgrade(fd, "/room/7?x=1", "Sec-WebSocket-Protocol: chat\r\n", head,
+				 sizeof(head)), 101);
+	wait_for(&rec.opens, 1);
+	struct rws_conn *c = atomic_load(&rec.last_conn);
+	cr_assert_str_eq(rws_conn_path(c), "/room/7");
+	cr_assert_str_eq(rws_conn_protocol(c), "chat");
+	cr_assert_str_eq(rws_conn_client_ip(c), "127.0.0.1");
 	close(fd);
 }
 
