@@ -6,6 +6,7 @@
 #                 replayed, and each libFuzzer target for FUZZ_SECONDS
 #   make fuzz     each libFuzzer target for FUZZ_LONG_SECONDS
 #   make run      installs what is missing (as root), builds, runs ringwsd
+#   make bench    builds ringload and the baselines, runs bench/run
 
 BUILD ?= build
 CC ?= cc
@@ -43,9 +44,10 @@ REPLAY_BIN := $(FUZZ_NAMES:%=$(BUILD)/replay/%_fuzz)
 
 .SECONDARY:
 
-.PHONY: all deps test-deps unit asan replay fuzz-short fuzz test run clean
+.PHONY: all deps test-deps unit asan replay fuzz-short fuzz test run clean bench bench-bin
 
-all: deps $(BUILD)/libringws.a $(BUILD)/libringws.so $(BUILD)/ringwsd $(PLUGINS) $(BUILD)/embed
+all: deps $(BUILD)/libringws.a $(BUILD)/libringws.so $(BUILD)/ringwsd $(PLUGINS) $(BUILD)/embed \
+	$(BUILD)/ringload
 
 deps:
 	@sh tools/deps.sh build
@@ -86,6 +88,33 @@ $(BUILD)/embed: examples/embed/embed.c include/ringws.h $(BUILD)/libringws.a
 $(BUILD)/test-plugins/%.so: tests/integration/plugins/%.c include/ringws.h include/ringws_plugin.h
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -Iinclude $(WARN) $(CFLAGS) -fPIC -shared -o $@ $<
+
+# --- ringload and the benchmarks (bench/run drives them) -----------------
+
+RINGLOAD_SRC := $(wildcard bench/ringload*.c)
+BENCH_BIN := $(BUILD)/ringload $(BUILD)/bench/raw_uring_echo $(BUILD)/bench/raw_epoll_echo \
+	$(BUILD)/bench/micro_mask_utf8
+
+$(BUILD)/ringload: $(RINGLOAD_SRC) $(BUILD)/libringws.a
+	$(CC) $(BASE) $(WARN) $(DEP) $(CFLAGS) -o $@ $(RINGLOAD_SRC) $(BUILD)/libringws.a $(LIB_LIBS) -lm
+
+$(BUILD)/bench/raw_uring_echo: bench/raw_uring_echo.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(DEP) $(CFLAGS) -o $@ $< -luring
+
+$(BUILD)/bench/raw_epoll_echo: bench/raw_epoll_echo.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(DEP) $(CFLAGS) -o $@ $<
+
+$(BUILD)/bench/micro_mask_utf8: bench/micro_mask_utf8.c $(BUILD)/libringws.a
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(WARN) $(DEP) $(CFLAGS) -o $@ $< $(BUILD)/libringws.a $(LIB_LIBS)
+
+bench-bin: all $(BENCH_BIN)
+	@sh tools/deps.sh bench
+
+bench: bench-bin
+	BUILD=$(BUILD) sh bench/run
 
 # --- unit tests (Criterion), plain and under ASan+UBSan -----------------
 
@@ -129,7 +158,7 @@ $(BUILD)/integration/%_test: tests/integration/%_test.c $(INTEG_HELPERS)
 		$(INTEG_HELPERS) -lcriterion -lpthread -o $@
 
 .PHONY: integration
-integration: test-deps $(BUILD)/ringwsd $(BUILD)/embed $(PLUGINS) $(TEST_PLUGINS) $(INTEG_BIN)
+integration: test-deps $(BUILD)/ringwsd $(BUILD)/ringload $(BUILD)/embed $(PLUGINS) $(TEST_PLUGINS) $(INTEG_BIN)
 	@BUILD=$(BUILD) sh tests/integration/setup.sh || \
 		{ echo "integration 0 1" >> $(BUILD)/results; exit 1; }
 	@RESULTS=$(BUILD)/results sh tests/run-unit.sh integration $(INTEG_BIN)

@@ -83,8 +83,10 @@ struct rws_server_options {
 	enum rws_backpressure backpressure;
 	const char *trusted_proxies;	/* comma list of addresses whose X-Forwarded-For is believed */
 	int auto_pong;			/* 1: answer pings (the default) */
-	uint32_t recv_buffers;		/* provided receive buffers per reactor: a power of two <= 32768, 1024 */
-	uint32_t recv_buffer_size;	/* bytes each, 16 KiB */
+	uint32_t recv_buffers;		/* provided receive buffers per reactor: a power of two <= 32768, 256 */
+	uint32_t recv_buffer_size;	/* bytes each, 64 KiB */
+	uint32_t send_zc_min;		/* frames of this size and up (to 128 KiB) are sent zero-copy
+					   from registered memory; 0: never (the default: see README) */
 };
 
 RWS_API void rws_server_options_default(struct rws_server_options *o);

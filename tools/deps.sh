@@ -2,10 +2,12 @@
 # Installs the Debian packages ringws needs, when they are missing.
 #   tools/deps.sh build   what `make` needs
 #   tools/deps.sh test    what `make test` needs on top of that
+#   tools/deps.sh bench   what bench/run needs on top of the build
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 set -eu
 
 build_pkgs="gcc make pkg-config liburing-dev libwolfssl-dev libdeflate-dev"
+bench_pkgs="gnuplot-nox util-linux"
 test_pkgs="libcriterion-dev clang libclang-rt-14-dev python3-websockets"
 # the integration peers: Node.js ws (from npm, by tests/integration/setup.sh)
 # and Python websockets. A node/npm already on PATH (say from NodeSource)
@@ -16,7 +18,8 @@ command -v npm >/dev/null 2>&1 || test_pkgs="$test_pkgs npm"
 case "${1:-build}" in
 build) want="$build_pkgs" ;;
 test)  want="$build_pkgs $test_pkgs" ;;
-*) echo "usage: $0 build|test" >&2; exit 2 ;;
+bench) want="$build_pkgs $bench_pkgs" ;;
+*) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -23,7 +23,8 @@
  * double quotes is taken as is between them (no escapes), so it may hold
  * " #" or begin or end with blanks. Settings: listen,
  * threads, max-payload, max-connections, handshake-timeout, close-timeout,
- * max-buffered, backpressure, trusted-proxy, log-level (the command line's
+ * max-buffered, backpressure, trusted-proxy, log-level, recv-buffers,
+ * recv-buffer-size, send-zc-min (the command line's
  * long options without "--"). A later line overrides an earlier one,
  * except listen: each listen line adds an address (the same one twice is
  * an error), and the command line's --listen list replaces the file's.
@@ -263,7 +264,8 @@ bad:
 }
 
 enum setting_kind { S_LISTEN, S_THREADS, S_PAYLOAD, S_CONNS, S_HS_TIMEOUT, S_CLOSE_TIMEOUT,
-		    S_BUFFERED, S_BACKPRESSURE, S_TRUSTED, S_LOG_LEVEL };
+		    S_BUFFERED, S_BACKPRESSURE, S_TRUSTED, S_LOG_LEVEL, S_RECV_BUFFERS,
+		    S_RECV_BUFFER_SIZE, S_SEND_ZC_MIN };
 
 static const struct setting {
 	const char *name;
@@ -279,6 +281,9 @@ static const struct setting {
 	{ "backpressure", S_BACKPRESSURE },
 	{ "trusted-proxy", S_TRUSTED },
 	{ "log-level", S_LOG_LEVEL },
+	{ "recv-buffers", S_RECV_BUFFERS },
+	{ "recv-buffer-size", S_RECV_BUFFER_SIZE },
+	{ "send-zc-min", S_SEND_ZC_MIN },
 };
 
 static const struct setting *find_setting(const char *name, size_t len)
@@ -352,6 +357,29 @@ int rwsd_config_set(struct rwsd_config *c, const char *name, const char *v, char
 		return 0;
 	case S_TRUSTED:
 		return set_trusted(c, v, err, errlen);
+	case S_RECV_BUFFERS:
+		if ((r = parse_number(v, 32768, 0, &n, err, errlen)) < 0)
+			return r;
+		if (n == 0 || (n & (n - 1))) {
+			snprintf(err, errlen, "'%s' is not a power of two up to 32768", v);
+			return -EINVAL;
+		}
+		c->opts.recv_buffers = (uint32_t)n;
+		return 0;
+	case S_RECV_BUFFER_SIZE:
+		if ((r = parse_number(v, 1u << 20, 1, &n, err, errlen)) < 0)
+			return r;
+		if (n < 512) {
+			snprintf(err, errlen, "'%s' is below 512 bytes", v);
+			return -EINVAL;
+		}
+		c->opts.recv_buffer_size = (uint32_t)n;
+		return 0;
+	case S_SEND_ZC_MIN:
+		if ((r = parse_number(v, 1u << 20, 1, &n, err, errlen)) < 0)
+			return r;
+		c->opts.send_zc_min = (uint32_t)n;
+		return 0;
 	case S_LOG_LEVEL:
 		if ((r = rwsd_log_level_parse(v)) < 0) {
 			snprintf(err, errlen, "'%s' is not error, warning, info or debug", v);

@@ -38,6 +38,7 @@
  * once with status 1. SIGHUP only logs for now (reloading comes with TLS).
  */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -76,11 +77,12 @@ static void fmt_bytes(uint64_t n, char *out, size_t len)
 static void usage(FILE *f)
 {
 	struct rws_server_options o;
-	char payload[32], buffered[32];
+	char payload[32], buffered[32], rbsize[32];
 
 	rws_server_options_default(&o);
 	fmt_bytes(o.max_payload, payload, sizeof(payload));
 	fmt_bytes(o.max_buffered, buffered, sizeof(buffered));
+	fmt_bytes(o.recv_buffer_size, rbsize, sizeof(rbsize));
 	fprintf(f,
 		"usage: ringwsd [options]\n"
 		"\n"
@@ -99,6 +101,9 @@ static void usage(FILE *f)
 		"  --backpressure close|refuse  past the bound: close with 1008, or refuse sends (%s)\n"
 		"  --trusted-proxy ADDR[,ADDR]  believe X-Forwarded-For from these peers only\n"
 		"  --log-level LEVEL          error, warning, info or debug: drop lines below it (info)\n"
+		"  --recv-buffers N           receive buffers per reactor, a power of two (%u)\n"
+		"  --recv-buffer-size BYTES   bytes per receive buffer (%s)\n"
+		"  --send-zc-min BYTES        send frames this large and up zero-copy (0: never)\n"
 		"  --help                     this text\n"
 		"  --version                  version and plugin ABI\n"
 		"\n"
@@ -106,7 +111,7 @@ static void usage(FILE *f)
 		"--opt=VALUE works as well as --opt VALUE. Exit status: 2 for a usage, config\n"
 		"or plugin error, 1 for a failure at run time, 0 after SIGTERM or SIGINT.\n",
 		payload, o.max_connections, o.handshake_timeout_ms, o.close_timeout_ms, buffered,
-		o.backpressure == RWS_BP_REFUSE ? "refuse" : "close");
+		o.backpressure == RWS_BP_REFUSE ? "refuse" : "close", o.recv_buffers, rbsize);
 }
 
 /* What the command line says, kept until the config file has been read. */
@@ -282,6 +287,16 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	char err[768], addr[96];
 	int r, sig, status = 1;
+
+	/* Messages are assembled and sent from the heap. glibc's defaults give
+	 * the top of a thread's heap back to the kernel as soon as 128 KiB are
+	 * free there, so a steady stream of 64 KiB messages pays a madvise and
+	 * fresh page faults for each; and allocations past its dynamic mmap
+	 * threshold pay an mmap each. Keep up to 64 MiB of free heap, and
+	 * serve messages up to 4 MiB from it. (After a burst of handshakes
+	 * the reactors trim explicitly.) */
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	mallopt(M_MMAP_THRESHOLD, 4 << 20);
 
 	/* A shell starts background jobs with SIGINT ignored, and an ignored
 	 * signal is dropped even while blocked: restore the default first so

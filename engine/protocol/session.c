@@ -226,6 +226,8 @@ static int start_frame(struct rws_session *c, const struct rws_frame_hdr *h,
 	return 0;
 }
 
+#define EXACT_MAX (1u << 20)
+
 /* Makes room for `need` bytes in abuf, growing geometrically but never past
  * `bound` (the most this message can still need). Returns 0 or -ENOMEM. */
 static int reserve(struct rws_session *c, uint64_t need, uint64_t bound)
@@ -234,6 +236,12 @@ static int reserve(struct rws_session *c, uint64_t need, uint64_t bound)
 	if (need <= have)
 		return 0;
 	uint64_t cap = have ? (uint64_t)have * 2 : 256;
+	/* a first allocation of up to EXACT_MAX takes the whole frame at
+	 * once, sparing the copies of growing; past it memory follows the
+	 * bytes actually received, so a header alone cannot make us allocate
+	 * a large message */
+	if (!have && bound <= EXACT_MAX)
+		cap = bound;
 	if (cap > bound)
 		cap = bound;
 	if (cap < need)

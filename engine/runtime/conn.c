@@ -44,18 +44,20 @@ struct sbuf *rws_sbuf_new(size_t cap)
 	return b;
 }
 
-/* A buffer of SBUF_SMALL bytes from r's pool, for frames queued to one
- * connection (never shared). Owner thread only. */
-static struct sbuf *sbuf_new_small(struct reactor *r)
+/* A buffer from one of r's pools (SBUF_SMALL or SBUF_BIG bytes), for
+ * frames queued to one connection (never shared). Owner thread only.
+ * Reusing them spares malloc, and the page faults of fresh memory for
+ * large frames. */
+static struct sbuf *sbuf_new_pooled(struct reactor *r, int big)
 {
-	struct sbuf *b = pool_get(&r->sbuf_pool);
+	struct sbuf *b = pool_get(big ? &r->big_pool : &r->sbuf_pool);
 	if (!b)
 		return NULL;
 	atomic_init(&b->refs, 1);
-	b->slot = SBUF_POOLED;
+	b->slot = big ? SBUF_POOLED_BIG : SBUF_POOLED;
 	b->owner = r;
 	b->len = 0;
-	b->cap = SBUF_SMALL;
+	b->cap = big ? SBUF_BIG : SBUF_SMALL;
 	return b;
 }
 
@@ -64,7 +66,8 @@ static struct sbuf *sbuf_new_small(struct reactor *r)
  * only. Its cap is its len: nothing is appended to a zero-copy buffer. */
 struct sbuf *rws_sbuf_new_zc(struct reactor *r, size_t len)
 {
-	if (!r->zc_ok || len < ZC_MIN || len > ZC_SLOT - sizeof(struct sbuf) || !r->zc_nfree)
+	uint32_t min = r->srv->o.send_zc_min;
+	if (!r->zc_ok || !min || len < min || len > ZC_SLOT - sizeof(struct sbuf) || !r->zc_nfree)
 		return NULL;
 	int32_t slot = r->zc_free[--r->zc_nfree];
 	struct sbuf *b = (struct sbuf *)(r->zc_mem + (size_t)slot * ZC_SLOT);
@@ -85,6 +88,8 @@ void rws_sbuf_put(struct sbuf *b)
 		b->owner->zc_free[b->owner->zc_nfree++] = b->slot;
 	else if (b->slot == SBUF_POOLED)
 		pool_put(&b->owner->sbuf_pool, b);
+	else if (b->slot == SBUF_POOLED_BIG)
+		pool_put(&b->owner->big_pool, b);
 	else
 		free(b);
 }
@@ -670,7 +675,10 @@ static uint8_t *queue_reserve(struct rws_conn *c, size_t n)
 		/* frames share pooled buffers; a handshake's one answer gets a
 		 * buffer of its own size, so a burst of handshakes does not
 		 * leave pooled buffers behind */
-		b = n <= SBUF_SMALL && c->phase != PH_HANDSHAKE ? sbuf_new_small(r) : rws_sbuf_new(n);
+		if (c->phase == PH_HANDSHAKE || n > SBUF_BIG)
+			b = rws_sbuf_new(n);
+		else
+			b = sbuf_new_pooled(r, n > SBUF_SMALL);
 		if (!b)
 			return NULL;
 		b->len = n;

@@ -122,11 +122,12 @@ static void pools_setup(struct reactor *r)
 {
 	/* enough for the objects one batch of completions uses (a few
 	 * hundred connections sending at once); past that they go back to
-	 * malloc. At most about 600 KiB stays cached, mostly send buffers. */
+	 * malloc. At most about 1.6 MiB stays cached, mostly send buffers. */
 	r->tx_pool = (struct pool){ NULL, 0, 256, sizeof(struct conn_tx) };
 	r->ext_pool = (struct pool){ NULL, 0, 64, sizeof(struct conn_ext) };
 	r->qent_pool = (struct pool){ NULL, 0, 512, sizeof(struct qent) };
 	r->sbuf_pool = (struct pool){ NULL, 0, 128, sizeof(struct sbuf) + SBUF_SMALL };
+	r->big_pool = (struct pool){ NULL, 0, 8, sizeof(struct sbuf) + SBUF_BIG };
 	r->sm_pool = (struct pool){ NULL, 0, 32, sizeof(struct sendmem) };
 }
 
@@ -634,7 +635,8 @@ static void teardown_reactor(struct reactor *r)
 	r->zc_mem = NULL;
 	r->zc_free = NULL;
 	r->zc_ok = 0;
-	struct pool *pools[] = { &r->tx_pool, &r->ext_pool, &r->qent_pool, &r->sbuf_pool, &r->sm_pool };
+	struct pool *pools[] = { &r->tx_pool, &r->ext_pool, &r->qent_pool, &r->sbuf_pool,
+				 &r->big_pool, &r->sm_pool };
 	for (size_t i = 0; i < sizeof(pools) / sizeof(pools[0]); i++)
 		rws_pool_drain(pools[i]);
 }

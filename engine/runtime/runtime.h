@@ -42,7 +42,9 @@ struct sbuf {
 
 #define SBUF_HEAP (-1)		/* malloc'd; freed at refs 0 */
 #define SBUF_POOLED (-2)	/* from the owner's pool of SBUF_SMALL buffers; never shared */
+#define SBUF_POOLED_BIG (-3)	/* from the owner's pool of SBUF_BIG buffers; never shared */
 #define SBUF_SMALL (4096u - sizeof(struct sbuf))
+#define SBUF_BIG ((128u << 10) - sizeof(struct sbuf))
 
 /* A zero-copy send in flight: its result CQE and its NOTIF CQE both carry
  * this as user_data; the buffer stays referenced until the NOTIF. */
@@ -255,7 +257,7 @@ struct reactor {
 	struct tlist hs_timers, linger_timers, close_timers;
 	struct rws_conn *flush_head;	/* linked through tx->fnext */
 	/* the hot path's allocations */
-	struct pool tx_pool, ext_pool, qent_pool, sbuf_pool, sm_pool;
+	struct pool tx_pool, ext_pool, qent_pool, sbuf_pool, big_pool, sm_pool;
 	int stopping;
 	uint64_t now;
 	struct rws_hs_request req;	/* scratch for parsing an upgrade */
@@ -292,7 +294,6 @@ enum ud_tag { UD_RECV = 1, UD_SEND = 2, UD_CANCEL = 3, UD_ACCEPT = 4, UD_EVENTFD
 
 #define ZC_SLOTS 32			/* per reactor */
 #define ZC_SLOT (128u * 1024)		/* bytes per slot, sbuf header included */
-#define ZC_MIN (16u * 1024)		/* smaller frames are copied by a plain send */
 
 #define UD(p, tag) ((uint64_t)(uintptr_t)(p) | (tag))
 #define UD_PTR(ud) ((void *)(uintptr_t)((ud) & ~(uint64_t)7))

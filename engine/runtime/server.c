@@ -32,8 +32,9 @@ void rws_server_options_default(struct rws_server_options *o)
 	o->backpressure = RWS_BP_CLOSE;
 	o->trusted_proxies = NULL;
 	o->auto_pong = 1;
-	o->recv_buffers = 1024;
-	o->recv_buffer_size = 16 * 1024;
+	o->recv_buffers = 256;
+	o->recv_buffer_size = 64 * 1024;
+	o->send_zc_min = 0;
 }
 
 static int parse_trusted(struct rws_server *s, const char *list, char *errbuf, size_t errlen)

@@ -420,3 +420,51 @@ Test(daemon, handshake_timeout)
 	cr_assert(pong[0] == 0x8a && pong[1] == 0, "pong %02x %02x", pong[0], pong[1]);
 	ws_close_raw(up);
 }
+
+/* A bad receive-buffer or zero-copy setting is a usage error naming it */
+static void expect_usage_error(const char *opt, const char *val, const char *says)
+{
+	const char *args[] = { "--listen", "127.0.0.1:0", "--route", route("/", "echo"), opt, val,
+			       NULL };
+	struct daemon *d = daemon_spawn(args);
+	int st = daemon_wait_exit(d, 10000);
+	const char *log = daemon_log(d);
+	cr_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 2, "%s %s: status %d:\n%s", opt, val,
+		  st, log);
+	cr_assert(strstr(log, opt) && strstr(log, says), "%s %s: message:\n%s", opt, val, log);
+}
+
+Test(daemon, buffer_settings_checked)
+{
+	expect_usage_error("--recv-buffers", "3", "power of two");
+	expect_usage_error("--recv-buffers", "65536", "");
+	expect_usage_error("--recv-buffer-size", "100", "below 512");
+	expect_usage_error("--recv-buffer-size", "2M", "");
+	expect_usage_error("--send-zc-min", "lots", "");
+}
+
+/* Small receive buffers and zero-copy sends from 16 KiB: messages that span
+ * many buffers, and echoes sent from registered memory, arrive intact */
+Test(daemon, small_buffers_and_zero_copy_sends)
+{
+	struct daemon *d = daemon_start("--route", route("/", "echo"), "--threads", "1", "--recv-buffers", "16",
+					"--recv-buffer-size", "4K", "--send-zc-min", "16K", NULL);
+	int fd = ws_open_with(d->port, "/", "");
+	size_t sizes[] = { 100, 20000, 100000, 300000 };
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		uint8_t *msg = random_bytes(sizes[i], (unsigned)i);
+		send_frame(fd, FIN | OP_BINARY, msg, sizes[i]);
+		expect_message(fd, OP_BINARY, msg, sizes[i]);
+		free(msg);
+	}
+	close_with(fd, 1000);
+	close(fd);
+	/* the reactor's counts at exit: the 20000- and 100000-byte echoes
+	 * went zero-copy, and the small buffers ran short at times or not */
+	cr_assert_eq(kill(d->pid, SIGTERM), 0);
+	int st = daemon_wait_exit(d, 10000);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d:\n%s", st, daemon_log(d));
+	const char *zc = strstr(daemon_log(d), "shortages, ");
+	cr_assert_not_null(zc, "no stats line:\n%s", daemon_log(d));
+	cr_assert_geq(atoi(zc + 11), 2, "zero-copy sends:\n%s", daemon_log(d));
+}

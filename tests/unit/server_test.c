@@ -152,6 +152,7 @@ static void expect_echo(int fd, uint8_t b0, const void *p, size_t n)
 
 Test(server, echoes_every_size)
 {
+	opts.send_zc_min = 16u << 10;
 	start();
 	int fd = wsc_open(port, "/");
 	cr_assert_geq(fd, 0);
@@ -165,8 +166,9 @@ Test(server, echoes_every_size)
 		free(p);
 	}
 	close(fd);
-	/* frames of 16 KiB up to a pool slot went zero-copy from registered
-	 * memory (65535 and 65536, text and binary: 4 sends) */
+	/* with send_zc_min at 16 KiB, frames from there up to a pool slot
+	 * went zero-copy from registered memory (65535 and 65536, text and
+	 * binary: 4 sends) */
 	struct rws_reactor_stats st;
 	rws_server_stats(srv, &st, 1);
 	cr_assert_geq(st.zc_sends, 4, "zero-copy sends: %llu", (unsigned long long)st.zc_sends);
@@ -177,6 +179,7 @@ Test(server, echoes_every_size)
 Test(server, large_frames_beyond_the_registered_pool)
 {
 	opts.max_buffered = 64u << 20;	/* we read nothing until all are sent */
+	opts.send_zc_min = 16u << 10;
 	start();
 	int fd = wsc_open(port, "/");
 	size_t n = 100 * 1024;
@@ -201,6 +204,22 @@ Test(server, large_frames_beyond_the_registered_pool)
 	struct rws_reactor_stats st;
 	rws_server_stats(srv, &st, 1);
 	cr_assert_gt(st.zc_sends, 0);
+}
+
+/* zero copy is off by default: the same large frames all take plain sends */
+Test(server, zero_copy_off_by_default)
+{
+	start();
+	int fd = wsc_open(port, "/");
+	size_t n = 100 * 1024;
+	uint8_t *p = malloc(n);
+	memset(p, 7, n);
+	expect_echo(fd, 0x82, p, n);
+	free(p);
+	close(fd);
+	struct rws_reactor_stats st;
+	rws_server_stats(srv, &st, 1);
+	cr_assert_eq(st.zc_sends, 0);
 }
 
 Test(server, fragmented_message_and_ping_between)
@@ -514,10 +533,11 @@ Test(server, shutdown_sends_1001_to_everyone)
 	for (int i = 0; i < N; i++) {
 		cr_assert_eq(wsc_expect_close(fds[i]), 1001, "client %d", i);
 		wsc_send_frame(fds[i], 0x88, "\x03\xe9", 2);
+		/* the server waits for our EOF (at most the close timeout) */
+		cr_assert_eq(wsc_eof(fds[i]), 1, "client %d: the server closed TCP", i);
+		close(fds[i]);
 	}
 	pthread_join(t, NULL);
-	for (int i = 0; i < N; i++)
-		close(fds[i]);
 	wait_for(&rec.closes, N);
 }
 
