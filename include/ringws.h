@@ -196,7 +196,10 @@ RWS_API void rws_conn_resume(struct rws_conn *c);
 RWS_API void *rws_conn_user(const struct rws_conn *c);
 RWS_API void rws_conn_set_user(struct rws_conn *c, void *user);
 /* The peer's address, and the client's (from X-Forwarded-For when the peer
- * is a trusted proxy; else the peer's) as text. */
+ * is a trusted proxy; else the peer's) as text. Call them on the owner
+ * thread (from the handler's callbacks); the first call fetches the address
+ * and keeps it for the connection's life (an idle connection holds none
+ * until asked). The pointers stay valid until on_close returns. */
 RWS_API const struct sockaddr *rws_conn_remote(const struct rws_conn *c, socklen_t *len);
 RWS_API const char *rws_conn_client_ip(const struct rws_conn *c);
 RWS_API const char *rws_conn_protocol(const struct rws_conn *c);	/* "" if none */
