@@ -98,13 +98,15 @@ BENCH_BIN := $(BUILD)/ringload $(BUILD)/bench/raw_uring_echo $(BUILD)/bench/raw_
 $(BUILD)/ringload: $(RINGLOAD_SRC) $(BUILD)/libringws.a
 	$(CC) $(BASE) $(WARN) $(DEP) $(CFLAGS) -o $@ $(RINGLOAD_SRC) $(BUILD)/libringws.a $(LIB_LIBS) -lm
 
-$(BUILD)/bench/raw_uring_echo: bench/raw_uring_echo.c
+$(BUILD)/bench/raw_uring_echo: bench/raw_uring_echo.c bench/raw_common.c bench/raw_common.h
 	@mkdir -p $(@D)
-	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(DEP) $(CFLAGS) -o $@ $< -luring
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -o $@ bench/raw_uring_echo.c bench/raw_common.c \
+		-luring -lpthread
 
-$(BUILD)/bench/raw_epoll_echo: bench/raw_epoll_echo.c
+$(BUILD)/bench/raw_epoll_echo: bench/raw_epoll_echo.c bench/raw_common.c bench/raw_common.h
 	@mkdir -p $(@D)
-	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(DEP) $(CFLAGS) -o $@ $<
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -o $@ bench/raw_epoll_echo.c bench/raw_common.c \
+		-lpthread
 
 $(BUILD)/bench/micro_mask_utf8: bench/micro_mask_utf8.c $(BUILD)/libringws.a
 	@mkdir -p $(@D)

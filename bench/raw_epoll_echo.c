@@ -32,6 +32,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "raw_common.h"
+
 #define READ_BUF (256 * 1024)
 #define MAX_EVENTS 512
 #define ACCEPT_BURST 64
@@ -207,68 +209,6 @@ static void *worker_main(void *arg)
 	}
 }
 
-static int listen_on(const char *host, uint16_t *port)
-{
-	union {
-		struct sockaddr sa;
-		struct sockaddr_in in;
-		struct sockaddr_in6 in6;
-	} a;
-	memset(&a, 0, sizeof(a));
-	socklen_t alen;
-	if (inet_pton(AF_INET, host, &a.in.sin_addr) == 1) {
-		a.in.sin_family = AF_INET;
-		a.in.sin_port = htons(*port);
-		alen = sizeof(a.in);
-	} else if (inet_pton(AF_INET6, host, &a.in6.sin6_addr) == 1) {
-		a.in6.sin6_family = AF_INET6;
-		a.in6.sin6_port = htons(*port);
-		alen = sizeof(a.in6);
-	} else {
-		fprintf(stderr, "raw_epoll_echo: '%s' is not an IP address\n", host);
-		return -1;
-	}
-	int fd = socket(a.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));	/* inherited */
-	if (bind(fd, &a.sa, alen) < 0 || listen(fd, 65535) < 0) {
-		fprintf(stderr, "raw_epoll_echo: bind %s:%u: %s\n", host, *port, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (getsockname(fd, &a.sa, &alen) == 0)
-		*port = ntohs(a.sa.sa_family == AF_INET ? a.in.sin_port : a.in6.sin6_port);
-	return fd;
-}
-
-/* HOST:PORT or [HOST]:PORT into host (brackets stripped) and port. */
-static int split_addr(const char *s, char *host, size_t hsz, uint16_t *port)
-{
-	const char *colon = strrchr(s, ':');
-	if (!colon || colon == s)
-		return -1;
-	const char *h = s;
-	size_t hl = (size_t)(colon - s);
-	if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {
-		h++;
-		hl -= 2;
-	}
-	if (hl >= hsz)
-		return -1;
-	memcpy(host, h, hl);
-	host[hl] = 0;
-	char *end;
-	unsigned long p = strtoul(colon + 1, &end, 10);
-	if (*end || colon[1] == 0 || p > 65535)
-		return -1;
-	*port = (uint16_t)p;
-	return 0;
-}
-
 static void usage(void)
 {
 	fprintf(stderr,
@@ -293,20 +233,12 @@ int main(int argc, char **argv)
 		usage();
 	char host[128];
 	uint16_t port;
-	if (split_addr(argv[optind], host, sizeof(host), &port) < 0)
+	if (raw_split_addr(argv[optind], host, sizeof(host), &port) < 0)
 		usage();
 
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	/* signals go to main's sigwait only; SIGPIPE nowhere */
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	raw_process_setup(&set);
 
 	int stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	struct worker *ws = calloc((size_t)nthreads, sizeof(*ws));
@@ -318,7 +250,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nthreads; i++) {
 		ws[i].id = i;
 		ws[i].stopfd = stopfd;
-		ws[i].lfd = listen_on(host, &port);
+		ws[i].lfd = raw_listen("raw_epoll_echo", host, &port, 1);
 		if (ws[i].lfd < 0)
 			return 1;
 	}
@@ -338,8 +270,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	printf(strchr(host, ':') ? "listening on [%s]:%u\n" : "listening on %s:%u\n", host, port);
-	fflush(stdout);
+	raw_print_listening(host, port);
 
 	int sig;
 	sigwait(&set, &sig);
