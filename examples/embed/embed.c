@@ -19,7 +19,7 @@
  * runs on an ordinary thread, where ringws.h allows it.
  *
  * It includes only ringws.h, and links with build/libringws.a -luring
- * -lpthread, as any program of your own would.
+ * -lpthread -ldeflate, as any program of your own would.
  */
 #include <errno.h>
 #include <pthread.h>
