@@ -36,6 +36,7 @@ struct rws_upgrade;	/* an upgrade request, during on_upgrade only */
 #define RWS_SEND_TEXT 0u		/* a text message (the default) */
 #define RWS_SEND_BINARY 1u		/* a binary message */
 #define RWS_SEND_MORE 2u		/* not the final fragment: the message continues */
+#define RWS_SEND_NO_COMPRESS 4u		/* permessage-deflate: send this message uncompressed */
 
 /* What happens when a send would queue more than max_buffered bytes. */
 enum rws_backpressure {
@@ -87,6 +88,12 @@ struct rws_server_options {
 	uint32_t recv_buffer_size;	/* bytes each, 64 KiB */
 	uint32_t send_zc_min;		/* frames of this size and up (to 128 KiB) are sent zero-copy
 					   from registered memory; 0: never (the default: see README) */
+	/* permessage-deflate (RFC 7692), off by default as in ws */
+	int deflate;			/* 1: negotiate it with clients that offer it */
+	uint32_t deflate_threshold;	/* messages we send below this stay uncompressed, 1024 */
+	int deflate_level;		/* libdeflate level 1..12, 1 */
+	int deflate_client_context;	/* 1: let clients keep their compression context (we keep a
+					   window per connection); 0: ask for client_no_context_takeover */
 };
 
 RWS_API void rws_server_options_default(struct rws_server_options *o);

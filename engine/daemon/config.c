@@ -265,7 +265,8 @@ bad:
 
 enum setting_kind { S_LISTEN, S_THREADS, S_PAYLOAD, S_CONNS, S_HS_TIMEOUT, S_CLOSE_TIMEOUT,
 		    S_BUFFERED, S_BACKPRESSURE, S_TRUSTED, S_LOG_LEVEL, S_RECV_BUFFERS,
-		    S_RECV_BUFFER_SIZE, S_SEND_ZC_MIN };
+		    S_RECV_BUFFER_SIZE, S_SEND_ZC_MIN, S_DEFLATE, S_DEFLATE_THRESHOLD, S_DEFLATE_LEVEL,
+		    S_DEFLATE_CLIENT_CONTEXT };
 
 static const struct setting {
 	const char *name;
@@ -284,7 +285,32 @@ static const struct setting {
 	{ "recv-buffers", S_RECV_BUFFERS },
 	{ "recv-buffer-size", S_RECV_BUFFER_SIZE },
 	{ "send-zc-min", S_SEND_ZC_MIN },
+	{ "deflate", S_DEFLATE },
+	{ "deflate-threshold", S_DEFLATE_THRESHOLD },
+	{ "deflate-level", S_DEFLATE_LEVEL },
+	{ "deflate-client-context", S_DEFLATE_CLIENT_CONTEXT },
 };
+
+/* "on"/"off" (also yes/no, true/false, 1/0) */
+static int parse_bool(const char *v, int *out, char *err, size_t errlen)
+{
+	static const char *const on[] = { "on", "yes", "true", "1" };
+	static const char *const off[] = { "off", "no", "false", "0" };
+	for (size_t i = 0; i < 4; i++) {
+		if (strcmp(v, on[i]) == 0)
+			return *out = 1, 0;
+		if (strcmp(v, off[i]) == 0)
+			return *out = 0, 0;
+	}
+	snprintf(err, errlen, "'%s' is neither on nor off", v);
+	return -EINVAL;
+}
+
+int rwsd_config_is_flag(const char *name, size_t len)
+{
+	return (len == 7 && strncmp(name, "deflate", 7) == 0) ||
+	       (len == 22 && strncmp(name, "deflate-client-context", 22) == 0);
+}
 
 static const struct setting *find_setting(const char *name, size_t len)
 {
@@ -374,6 +400,24 @@ int rwsd_config_set(struct rwsd_config *c, const char *name, const char *v, char
 			return -EINVAL;
 		}
 		c->opts.recv_buffer_size = (uint32_t)n;
+		return 0;
+	case S_DEFLATE:
+		return parse_bool(v, &c->opts.deflate, err, errlen);
+	case S_DEFLATE_CLIENT_CONTEXT:
+		return parse_bool(v, &c->opts.deflate_client_context, err, errlen);
+	case S_DEFLATE_THRESHOLD:
+		if ((r = parse_number(v, UINT32_MAX, 1, &n, err, errlen)) < 0)
+			return r;
+		c->opts.deflate_threshold = (uint32_t)n;
+		return 0;
+	case S_DEFLATE_LEVEL:
+		if ((r = parse_number(v, 12, 0, &n, err, errlen)) < 0)
+			return r;
+		if (n < 1) {
+			snprintf(err, errlen, "'%s' is not a level from 1 to 12", v);
+			return -EINVAL;
+		}
+		c->opts.deflate_level = (int)n;
 		return 0;
 	case S_SEND_ZC_MIN:
 		if ((r = parse_number(v, 1u << 20, 1, &n, err, errlen)) < 0)

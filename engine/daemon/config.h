@@ -59,6 +59,10 @@ int rwsd_config_set(struct rwsd_config *c, const char *name, const char *value, 
  * there is no such setting. */
 const char *rwsd_config_setting(const char *name, size_t len);
 
+/* 1 for the settings that are on/off switches: on the command line
+ * "--NAME" alone means on. */
+int rwsd_config_is_flag(const char *name, size_t len);
+
 /* Reads a config file into c. Returns 0, or a negative errno with
  * "FILE:LINE: what" (or "FILE: why" when it cannot be read) in err. */
 int rwsd_config_load(struct rwsd_config *c, const char *file, char *err, size_t errlen);

@@ -104,6 +104,12 @@ static void usage(FILE *f)
 		"  --recv-buffers N           receive buffers per reactor, a power of two (%u)\n"
 		"  --recv-buffer-size BYTES   bytes per receive buffer (%s)\n"
 		"  --send-zc-min BYTES        send frames this large and up zero-copy (0: never)\n"
+		"  --deflate[=on|off]         permessage-deflate with clients that offer it (off)\n"
+		"  --deflate-threshold BYTES  send smaller messages uncompressed (%u)\n"
+		"  --deflate-level N          libdeflate level, 1 to 12 (%d)\n"
+		"  --deflate-client-context[=on|off]  let clients keep their compression context\n"
+		"                             (a window per connection here) instead of asking\n"
+		"                             for client_no_context_takeover (off)\n"
 		"  --help                     this text\n"
 		"  --version                  version and plugin ABI\n"
 		"\n"
@@ -111,7 +117,8 @@ static void usage(FILE *f)
 		"--opt=VALUE works as well as --opt VALUE. Exit status: 2 for a usage, config\n"
 		"or plugin error, 1 for a failure at run time, 0 after SIGTERM or SIGINT.\n",
 		payload, o.max_connections, o.handshake_timeout_ms, o.close_timeout_ms, buffered,
-		o.backpressure == RWS_BP_REFUSE ? "refuse" : "close", o.recv_buffers, rbsize);
+		o.backpressure == RWS_BP_REFUSE ? "refuse" : "close", o.recv_buffers, rbsize,
+		o.deflate_threshold, o.deflate_level);
 }
 
 /* What the command line says, kept until the config file has been read. */
@@ -179,6 +186,8 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 
 		if (eq)
 			value = eq + 1;
+		else if (rwsd_config_is_flag(a + 2, nlen - 2))
+			value = "on";	/* --deflate alone turns it on */
 		else if (i + 1 < argc)
 			value = argv[++i];
 		else

@@ -54,7 +54,7 @@ int rws_conn_send(struct rws_conn *c, const void *data, size_t len, unsigned fla
 {
 	if (on_owner(c))
 		return rws_conn_send_local(c, data, len, flags);
-	if (flags & ~(RWS_SEND_BINARY | RWS_SEND_MORE))
+	if (flags & ~(RWS_SEND_BINARY | RWS_SEND_MORE | RWS_SEND_NO_COMPRESS))
 		return -EINVAL;
 	return post(c, JOB_SEND, flags, data, len, 1);
 }

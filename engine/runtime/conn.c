@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "protocol/mask.h"
+#include "protocol/utf8.h"
 
 #define SEND_IOV_MAX 64
 
@@ -127,7 +128,7 @@ struct conn_ext *rws_conn_ext(struct rws_conn *c)
 static void ext_trim(struct rws_conn *c)
 {
 	struct conn_ext *x = c->x;
-	if (!x || x->deadline || x->hs || x->meta || (c->flags & CF_EXT_KEEP))
+	if (!x || x->deadline || x->hs || x->meta || x->pmd_window || (c->flags & CF_EXT_KEEP))
 		return;
 	c->x = NULL;
 	pool_put(&conn_reactor(c)->ext_pool, x);
@@ -140,6 +141,7 @@ static void ext_free(struct rws_conn *c)
 		return;
 	free(x->hs);
 	free(x->meta);
+	rws_pmd_window_free(x->pmd_window);
 	c->x = NULL;
 	pool_put(&conn_reactor(c)->ext_pool, x);
 }
@@ -413,12 +415,48 @@ void rws_conn_linger_now(struct rws_conn *c)
 	enter_linger(c);
 }
 
+/* A compressed message (RSV1): inflated inline, bounded by maxPayload, its
+ * text validated after inflating; then the handler. A message that breaks a
+ * rule closes the connection with ws's code for it. */
+static void deliver_compressed(struct rws_conn *c, const struct rws_event *ev)
+{
+	struct reactor *r = conn_reactor(c);
+	const struct rws_handler *h = &c->route->h;
+	if (!r->pmd_dec && !(r->pmd_dec = rws_pmd_decompressor_new())) {
+		rws_conn_close_local(c, RWS_CLOSE_INTERNAL, "out of memory");
+		return;
+	}
+	uint8_t *out = NULL;
+	size_t n = 0;
+	int rc = rws_pmd_decompress(r->pmd_dec, ev->data, ev->len, r->srv->scfg.max_payload,
+				    c->x ? c->x->pmd_window : NULL, &out, &n);
+	if (rc == RWS_PMD_E_TOO_BIG) {
+		rws_conn_close_local(c, RWS_CLOSE_TOO_BIG, "message too big after inflating");
+		return;
+	}
+	if (rc == RWS_PMD_E_CORRUPT) {
+		rws_conn_close_local(c, RWS_CLOSE_INVALID_DATA, "invalid permessage-deflate data");
+		return;
+	}
+	if (rc < 0) {
+		rws_conn_close_local(c, RWS_CLOSE_INTERNAL, "out of memory");
+		return;
+	}
+	if (ev->is_text && rws_utf8_valid(out, n) != 0)
+		rws_conn_close_local(c, RWS_CLOSE_INVALID_DATA, "invalid UTF-8 in a text message");
+	else if (h->on_message)
+		h->on_message(h->ctx, c, out, n, ev->is_text);
+	free(out);
+}
+
 static void on_event(struct rws_conn *c, struct rws_event *ev)
 {
 	const struct rws_handler *h = &c->route->h;
 	switch (ev->type) {
 	case RWS_EV_MESSAGE:
-		if (h->on_message)
+		if (ev->compressed)
+			deliver_compressed(c, ev);
+		else if (h->on_message)
 			h->on_message(h->ctx, c, ev->data, ev->len, ev->is_text);
 		break;
 	case RWS_EV_PING:
@@ -860,18 +898,50 @@ int rws_conn_queue_broadcast(struct rws_conn *c, struct sbuf *b)
 	return 0;
 }
 
+/* Compresses a whole message into the reactor's scratch buffer when
+ * permessage-deflate was agreed, the message is at least the threshold, is
+ * not a fragment, and compressing makes it smaller. Returns the compressed
+ * length, or 0 to send it as it is. */
+static size_t maybe_compress(struct rws_conn *c, const void *data, size_t len, unsigned flags)
+{
+	struct reactor *r = conn_reactor(c);
+	const struct rws_server_options *o = &r->srv->o;
+	if (!(c->flags & CF_PMD) || (flags & (RWS_SEND_MORE | RWS_SEND_NO_COMPRESS)) ||
+	    c->s.tx_op || len < o->deflate_threshold || len == 0)
+		return 0;
+	if (!r->pmd_comp && !(r->pmd_comp = rws_pmd_compressor_new(o->deflate_level)))
+		return 0;
+	if (r->pmd_out_cap < len) {
+		uint8_t *p = realloc(r->pmd_out, len);
+		if (!p)
+			return 0;
+		r->pmd_out = p;
+		r->pmd_out_cap = len;
+	}
+	/* room for no more than the message itself: if it does not shrink,
+	 * it goes uncompressed */
+	long n = rws_pmd_compress(r->pmd_comp, data, len, r->pmd_out, len);
+	return n > 0 && (size_t)n < len ? (size_t)n : 0;
+}
+
 int rws_conn_send_local(struct rws_conn *c, const void *data, size_t len, unsigned flags)
 {
 	if (c->phase != PH_OPEN)
 		return -EPIPE;
-	if (flags & ~(RWS_SEND_BINARY | RWS_SEND_MORE))
+	if (flags & ~(RWS_SEND_BINARY | RWS_SEND_MORE | RWS_SEND_NO_COMPRESS))
 		return -EINVAL;
 	int rc = check_bound(c);
 	if (rc < 0)
 		return rc;
+	size_t zlen = maybe_compress(c, data, len, flags);
+	int compressed = zlen != 0;
+	if (compressed) {
+		data = conn_reactor(c)->pmd_out;
+		len = zlen;
+	}
 	uint8_t hdr[RWS_FRAME_HDR_MAX], key[4];
 	unsigned op = (flags & RWS_SEND_BINARY) ? RWS_OP_BINARY : RWS_OP_TEXT;
-	rc = rws_session_data_header(&c->s, hdr, op, !(flags & RWS_SEND_MORE), 0, len, key);
+	rc = rws_session_data_header(&c->s, hdr, op, !(flags & RWS_SEND_MORE), compressed, len, key);
 	if (rc < 0)
 		return rc;
 	uint8_t *p = queue_reserve(c, (size_t)rc + len);

@@ -635,6 +635,13 @@ static void teardown_reactor(struct reactor *r)
 	r->zc_mem = NULL;
 	r->zc_free = NULL;
 	r->zc_ok = 0;
+	rws_pmd_compressor_free(r->pmd_comp);
+	rws_pmd_decompressor_free(r->pmd_dec);
+	free(r->pmd_out);
+	r->pmd_comp = NULL;
+	r->pmd_dec = NULL;
+	r->pmd_out = NULL;
+	r->pmd_out_cap = 0;
 	struct pool *pools[] = { &r->tx_pool, &r->ext_pool, &r->qent_pool, &r->sbuf_pool,
 				 &r->big_pool, &r->sm_pool };
 	for (size_t i = 0; i < sizeof(pools) / sizeof(pools[0]); i++)

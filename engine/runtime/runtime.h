@@ -25,6 +25,8 @@
 
 #include "ringws.h"
 #include "protocol/handshake.h"
+#include "protocol/pmd.h"
+#include "protocol/pmd_negotiate.h"
 #include "protocol/session.h"
 
 struct reactor;
@@ -87,6 +89,7 @@ enum {
 	CF_WR_SHUT = 1u << 8,		/* FIN sent */
 	CF_CANCELING = 1u << 9,		/* a cancel of the recv is in flight */
 	CF_EXT_KEEP = 1u << 10,		/* an accessor handed out a pointer into the conn_ext */
+	CF_PMD = 1u << 11,		/* permessage-deflate agreed */
 };
 
 /* A connection's send queue: present while anything is queued or being
@@ -115,6 +118,7 @@ struct conn_ext {
 		struct sockaddr_in6 in6;
 	} peer;
 	char *meta;		/* "path\0protocol\0client-ip\0", or NULL: the defaults */
+	struct rws_pmd_window *pmd_window;	/* the client's history, when it keeps context */
 	char ip[48];		/* the peer's address as text, once asked for */
 };
 
@@ -258,6 +262,11 @@ struct reactor {
 	struct rws_conn *flush_head;	/* linked through tx->fnext */
 	/* the hot path's allocations */
 	struct pool tx_pool, ext_pool, qent_pool, sbuf_pool, big_pool, sm_pool;
+	/* permessage-deflate, inline on the reactor: made on first use */
+	struct rws_pmd_compressor *pmd_comp;
+	struct rws_pmd_decompressor *pmd_dec;
+	uint8_t *pmd_out;		/* compressed output of the message being sent */
+	size_t pmd_out_cap;
 	int stopping;
 	uint64_t now;
 	struct rws_hs_request req;	/* scratch for parsing an upgrade */
@@ -273,6 +282,7 @@ struct reactor {
 struct rws_server {
 	struct rws_server_options o;
 	struct rws_session_config scfg;
+	struct rws_pmd_config pmd;	/* what we agree to when o.deflate is on */
 	struct route *routes;
 	int nroutes;
 	int nreactors;

@@ -35,6 +35,10 @@ void rws_server_options_default(struct rws_server_options *o)
 	o->recv_buffers = 256;
 	o->recv_buffer_size = 64 * 1024;
 	o->send_zc_min = 0;
+	o->deflate = 0;
+	o->deflate_threshold = 1024;
+	o->deflate_level = 1;
+	o->deflate_client_context = 0;
 }
 
 static int parse_trusted(struct rws_server *s, const char *list, char *errbuf, size_t errlen)
@@ -146,6 +150,15 @@ struct rws_server *rws_server_create(const struct rws_server_options *o, int *er
 		free(s);
 		return NULL;
 	}
+	if (s->o.deflate && (s->o.deflate_level < 1 || s->o.deflate_level > 12)) {
+		*err = -EINVAL;
+		snprintf(errbuf, errlen, "deflate_level must be 1 to 12 (%d)", s->o.deflate_level);
+		free(s->addrs);
+		free(s);
+		return NULL;
+	}
+	rws_pmd_config_default(&s->pmd);
+	s->pmd.client_no_context_takeover = (uint8_t)!s->o.deflate_client_context;
 	rws_session_config_default(&s->scfg, RWS_ROLE_SERVER);
 	s->scfg.max_payload = s->o.max_payload;
 	s->scfg.close_timeout_ms = s->o.close_timeout_ms;

@@ -164,6 +164,28 @@ void rws_upgrade_handle(struct rws_conn *c, const char *buf, size_t len, size_t 
 	memset(&reply, 0, sizeof(reply));
 	if (up.selected >= 0)
 		reply.protocol = req->protocols[up.selected];
+	/* permessage-deflate: the first offer we can honour, if enabled */
+	struct rws_server *srv = conn_reactor(c)->srv;
+	char extbuf[RWS_PMD_VALUE_MAX];
+	size_t extlen = 0;
+	struct rws_pmd_params agreed;
+	int pmd = 0;
+	if (srv->o.deflate &&
+	    rws_pmd_server_negotiate(&srv->pmd, req->extensions, req->num_extensions, &agreed,
+				     extbuf, sizeof(extbuf), &extlen) == 1) {
+		pmd = 1;
+		reply.extensions = (struct rws_str){ extbuf, extlen };
+		/* a client that keeps its context needs its history kept here:
+		 * c is on the handshake timer, so it has its conn_ext */
+		if (!agreed.client_no_context_takeover) {
+			c->x->pmd_window = rws_pmd_window_new(agreed.client_max_window_bits);
+			if (!c->x->pmd_window) {
+				c->route = NULL;
+				refuse(c, 500, "out of memory", NULL, 0);
+				return;
+			}
+		}
+	}
 	char ip[64];
 	int fwd = forwarded_ip(c, req, ip, sizeof(ip));
 	int own_path = strlen(rt->path) == req->http.path.len &&
@@ -183,6 +205,10 @@ void rws_upgrade_handle(struct rws_conn *c, const char *buf, size_t len, size_t 
 	}
 	rws_conn_queue_copy(c, out, (size_t)n);
 	c->user = up.user;
+	if (pmd) {
+		c->flags |= CF_PMD;
+		rws_session_init(&c->s, &srv->scfg, RWS_RSV1);
+	}
 	*used = head;
 	rws_conn_open(c);
 }

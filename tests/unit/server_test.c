@@ -33,6 +33,7 @@ struct rec {
 	int echo;		/* on_message echoes */
 	int chat;		/* on_message broadcasts to the others */
 	int quiet;		/* on_open asks for nothing (no protocol, no address) */
+	unsigned send_flags;	/* added to the echo's flags */
 	struct rws_server *srv;
 };
 
@@ -65,7 +66,7 @@ static void on_message(void *ctx, struct rws_conn *c, const void *data, size_t l
 	struct rec *r = ctx;
 	atomic_fetch_add(&r->messages, 1);
 	if (r->echo)
-		rws_conn_send(c, data, len, is_text ? RWS_SEND_TEXT : RWS_SEND_BINARY);
+		rws_conn_send(c, data, len, (is_text ? RWS_SEND_TEXT : RWS_SEND_BINARY) | r->send_flags);
 	if (r->chat)
 		rws_broadcast(r->srv, "/", data, len, is_text ? RWS_SEND_TEXT : RWS_SEND_BINARY, c);
 }
@@ -446,6 +447,43 @@ Test(server, path_protocol_and_address_kept_when_not_the_defaults)
 	cr_assert_str_eq(rws_conn_protocol(c), "chat");
 	cr_assert_str_eq(rws_conn_client_ip(c), "127.0.0.1");
 	close(fd);
+}
+
+/* permessage-deflate agreed: an echo at or above the threshold goes
+ * compressed (RSV1), below it or with RWS_SEND_NO_COMPRESS uncompressed */
+static int echo_rsv1(int nocompress, size_t n)
+{
+	rec.send_flags = nocompress ? RWS_SEND_NO_COMPRESS : 0;
+	int fd = wsc_connect(port, 5000);
+	char head[2048];
+	cr_assert_eq(wsc_upgrade(fd, "/", "Sec-WebSocket-Extensions: permessage-deflate\r\n", head,
+				 sizeof(head)), 101);
+	cr_assert_not_null(strstr(head, "permessage-deflate"), "%s", head);
+	uint8_t *p = malloc(n);
+	memset(p, 'a', n);
+	cr_assert_eq(wsc_send_frame(fd, 0x82, p, n), 0);
+	struct wsc_frame f;
+	cr_assert_eq(wsc_recv_frame(fd, &f), 1);
+	int rsv1 = (f.b0 & 0x40) != 0;
+	if (!rsv1) {
+		cr_assert_eq(f.len, n);
+		cr_assert_arr_eq(f.data, p, n);
+	} else {
+		cr_assert_lt(f.len, n, "compressed");
+	}
+	free(f.data);
+	free(p);
+	close(fd);
+	return rsv1;
+}
+
+Test(server, deflate_threshold_and_no_compress_flag)
+{
+	opts.deflate = 1;
+	start();
+	cr_assert_eq(echo_rsv1(0, 4096), 1);
+	cr_assert_eq(echo_rsv1(0, 1023), 0);
+	cr_assert_eq(echo_rsv1(1, 4096), 0);
 }
 
 Test(server, max_connections_answers_503)
