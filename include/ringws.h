@@ -213,7 +213,10 @@ RWS_API const char *rws_conn_protocol(const struct rws_conn *c);	/* "" if none *
 RWS_API const char *rws_conn_path(const struct rws_conn *c);
 
 /* Sends one message to every open connection of the route at `path` except
- * `except` (NULL: to all): the frame is built once and shared. A recipient
+ * `except` (NULL: to all): the frame is built once and shared; with
+ * permessage-deflate on, a second, compressed frame is built once for the
+ * recipients that agreed on it (flags: RWS_SEND_BINARY, and
+ * RWS_SEND_NO_COMPRESS to send only the plain one). A recipient
  * whose queue is already over max_buffered is closed with 1008 instead
  * (whatever the backpressure policy: a broadcast has nobody to refuse to);
  * one in the middle of streaming its own fragmented message is skipped.

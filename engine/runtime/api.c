@@ -11,6 +11,7 @@
 #include "runtime/runtime.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,24 +185,77 @@ struct rws_server *rws_conn_server(const struct rws_conn *c)
 	return conn_reactor(c)->srv;
 }
 
-int rws_broadcast(struct rws_server *s, const char *path, const void *data, size_t len,
-		  unsigned flags, const struct rws_conn *except)
+/* A whole server frame (unmasked, so the same bytes for every recipient). */
+static struct sbuf *frame_of(unsigned op, unsigned rsv, const void *data, size_t len)
 {
-	if (flags & ~RWS_SEND_BINARY)
-		return -EINVAL;
-	const struct route *rt = rws_server_find_route(s, path, strlen(path));
-	if (!rt)
-		return -ENOENT;
 	uint8_t hdr[RWS_FRAME_HDR_MAX];
-	size_t hl = rws_frame_encode(hdr, 1, 0, (flags & RWS_SEND_BINARY) ? RWS_OP_BINARY : RWS_OP_TEXT,
-				     len, NULL);
+	size_t hl = rws_frame_encode(hdr, 1, rsv, op, len, NULL);
 	struct sbuf *b = rws_sbuf_new(hl + len);
 	if (!b)
-		return -ENOMEM;
+		return NULL;
 	memcpy(b->data, hdr, hl);
 	if (len)
 		memcpy(b->data + hl, data, len);
 	b->len = hl + len;
+	return b;
+}
+
+/* The calling thread's compressor for broadcasts (any thread may
+ * broadcast); freed when the thread exits. */
+static pthread_key_t bcast_key;
+static pthread_once_t bcast_once = PTHREAD_ONCE_INIT;
+
+static void bcast_free(void *p)
+{
+	rws_pmd_compressor_free(p);
+}
+
+static void bcast_key_make(void)
+{
+	pthread_key_create(&bcast_key, bcast_free);
+}
+
+/* The compressed frame of a broadcast, for the recipients that agreed on
+ * permessage-deflate: built once, like the plain one (no context takeover
+ * on our side makes every compression of a message the same bytes). NULL
+ * when compression is off, the message is below the threshold, does not
+ * shrink, or memory is short: they all get the plain frame then. */
+static struct sbuf *compressed_frame(struct rws_server *s, unsigned op, const void *data,
+				     size_t len)
+{
+	if (!s->o.deflate || len < s->o.deflate_threshold || len == 0)
+		return NULL;
+	pthread_once(&bcast_once, bcast_key_make);
+	struct rws_pmd_compressor *z = pthread_getspecific(bcast_key);
+	if (!z) {
+		z = rws_pmd_compressor_new(s->o.deflate_level);
+		if (!z || pthread_setspecific(bcast_key, z) != 0) {
+			rws_pmd_compressor_free(z);
+			return NULL;
+		}
+	}
+	uint8_t *out = malloc(len);
+	if (!out)
+		return NULL;
+	long n = rws_pmd_compress(z, data, len, out, len);
+	struct sbuf *b = n > 0 && (size_t)n < len ? frame_of(op, RWS_RSV1, out, (size_t)n) : NULL;
+	free(out);
+	return b;
+}
+
+int rws_broadcast(struct rws_server *s, const char *path, const void *data, size_t len,
+		  unsigned flags, const struct rws_conn *except)
+{
+	if (flags & ~(RWS_SEND_BINARY | RWS_SEND_NO_COMPRESS))
+		return -EINVAL;
+	const struct route *rt = rws_server_find_route(s, path, strlen(path));
+	if (!rt)
+		return -ENOENT;
+	unsigned op = (flags & RWS_SEND_BINARY) ? RWS_OP_BINARY : RWS_OP_TEXT;
+	struct sbuf *b = frame_of(op, 0, data, len);
+	if (!b)
+		return -ENOMEM;
+	struct sbuf *bz = (flags & RWS_SEND_NO_COMPRESS) ? NULL : compressed_frame(s, op, data, len);
 	/* a shared buffer is never appended to: refs > 1 while queued */
 	for (int i = 0; i < s->nreactors; i++) {
 		struct job *j = calloc(1, sizeof(*j));
@@ -212,9 +266,14 @@ int rws_broadcast(struct rws_server *s, const char *path, const void *data, size
 		j->except = except;
 		atomic_fetch_add(&b->refs, 1);
 		j->b = b;
+		if (bz) {
+			atomic_fetch_add(&bz->refs, 1);
+			j->bz = bz;
+		}
 		rws_reactor_post(&s->reactors[i], j);
 	}
 	rws_sbuf_put(b);
+	rws_sbuf_put(bz);
 	return 0;
 }
 

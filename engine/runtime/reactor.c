@@ -429,7 +429,7 @@ static void run_job(struct reactor *r, struct job *j)
 		while (c) {
 			struct rws_conn *next = c->rnext;
 			if (c != j->except)
-				rws_conn_queue_broadcast(c, j->b);
+				rws_conn_queue_broadcast(c, j->bz && (c->flags & CF_PMD) ? j->bz : j->b);
 			c = next;
 		}
 		break;
@@ -459,6 +459,7 @@ static void run_job(struct reactor *r, struct job *j)
 			atomic_fetch_sub_explicit(&r->inbox_bytes, j->b->len, memory_order_relaxed);
 		rws_sbuf_put(j->b);
 	}
+	rws_sbuf_put(j->bz);
 	free(j);
 }
 

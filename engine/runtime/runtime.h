@@ -208,6 +208,7 @@ struct job {
 	const struct route *route;	/* BROADCAST/FOREACH */
 	const struct rws_conn *except;
 	struct sbuf *b;		/* SEND/PING/PONG payload; BROADCAST: the frame; ADOPT: head bytes */
+	struct sbuf *bz;	/* BROADCAST: the compressed frame for permessage-deflate peers, or NULL */
 	void (*fn)(struct rws_conn *, void *);
 	void *arg;
 };

@@ -486,6 +486,41 @@ Test(server, deflate_threshold_and_no_compress_flag)
 	cr_assert_eq(echo_rsv1(1, 4096), 0);
 }
 
+/* A broadcast is compressed once for the recipients that agreed on
+ * permessage-deflate; the others get the plain frame */
+Test(server, broadcast_compressed_once_for_deflate_peers)
+{
+	opts.deflate = 1;
+	rec.echo = 0;
+	rec.chat = 1;
+	start();
+	char head[2048];
+	int fds[3];
+	for (int i = 0; i < 3; i++) {
+		fds[i] = wsc_connect(port, 5000);
+		cr_assert_eq(wsc_upgrade(fds[i], "/", i < 2 ? "Sec-WebSocket-Extensions: permessage-deflate\r\n" : NULL,
+					 head, sizeof(head)), 101);
+	}
+	wait_for(&rec.opens, 3);
+	size_t n = 4096;
+	uint8_t *p = malloc(n);
+	memset(p, 'z', n);
+	cr_assert_eq(wsc_send_frame(fds[0], 0x82, p, n), 0);
+	struct wsc_frame f;
+	cr_assert_eq(wsc_recv_frame(fds[1], &f), 1);
+	cr_assert(f.b0 & 0x40, "RSV1 for the deflate peer: b0 0x%x", f.b0);
+	cr_assert_lt(f.len, n);
+	free(f.data);
+	cr_assert_eq(wsc_recv_frame(fds[2], &f), 1);
+	cr_assert_eq(f.b0, 0x82, "plain for the other: b0 0x%x", f.b0);
+	cr_assert_eq(f.len, n);
+	cr_assert_arr_eq(f.data, p, n);
+	free(f.data);
+	free(p);
+	for (int i = 0; i < 3; i++)
+		close(fds[i]);
+}
+
 Test(server, max_connections_answers_503)
 {
 	opts.max_connections = 1;
