@@ -14,6 +14,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bytes, text, firstDiff } from './peer_payloads.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const peerDir = path.resolve(process.env.RWS_PEER_DIR || path.join(here, '../../build/integration'));
@@ -46,39 +47,9 @@ const limit = setTimeout(() => done(false, `timed out after ${+(P.timeout || 300
 
 const list = (s, dflt) => (s === undefined ? dflt : s).split(',').filter((x) => x !== '');
 
-// --- payloads (the same generators as peer_ws.mjs) -----------------------
+// --- payloads ----------------------------------------------------------
 
-function bytes(n, seed = 1) {
-	const b = Buffer.allocUnsafe(n);
-	let x = (n * 2654435761 + seed * 40503 + 1) >>> 0;
-	for (let i = 0; i < n; i++) {
-		x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-		b[i] = x & 0xff;
-	}
-	return b;
-}
-
-function text(n) {
-	const chars = ['a', 'é', '€', '😀', 'Z', 'ж', '中', '𝄞', ' '].map((c) => Buffer.from(c));
-	const parts = [];
-	let len = 0;
-	for (let i = 0; len < n; i++) {
-		let c = chars[i % chars.length];
-		if (len + c.length > n)
-			c = Buffer.from('.');
-		parts.push(c);
-		len += c.length;
-	}
-	return Buffer.concat(parts, n);
-}
-
-function firstDiff(a, b) {
-	const n = Math.min(a.length, b.length);
-	for (let i = 0; i < n; i++)
-		if (a[i] !== b[i])
-			return i;
-	return a.length === b.length ? -1 : n;
-}
+// bytes(n, seed), text(n) and firstDiff(a, b): see peer_payloads.mjs
 
 // --- the connection --------------------------------------------------------
 

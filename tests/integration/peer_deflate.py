@@ -11,10 +11,10 @@ parameters are those of peer_deflate.mjs, without the client options.
 """
 import asyncio
 import json
-import random
 import sys
 
 import websockets
+from peer_payloads import Mismatch, data_bytes, data_text, expect
 from websockets.exceptions import ConnectionClosed
 
 scenario, url = sys.argv[1], sys.argv[2]
@@ -23,35 +23,8 @@ obs = {"peer": "python websockets " + websockets.__version__, "scenario": scenar
 phase = "start"
 
 
-class Mismatch(Exception):
-    pass
-
-
-def expect(cond, msg):
-    if not cond:
-        raise Mismatch(msg)
-
-
 def lst(key, default):
     return [x for x in P.get(key, default).split(",") if x]
-
-
-def data_bytes(n, seed=1):
-    return random.Random(n * 40503 + seed).randbytes(n)
-
-
-def data_text(n):
-    """A str whose UTF-8 is exactly n bytes, mixing 1- to 4-byte characters."""
-    chars = ["a", "é", "€", "😀", "Z", "ж", "中", "𝄞", " "]
-    unit = "".join(chars)
-    whole = n // len(unit.encode())
-    s, left = unit * whole, n - whole * len(unit.encode())
-    for c in chars:
-        if len(c.encode()) > left:
-            break
-        s += c
-        left -= len(c.encode())
-    return s + "." * left
 
 
 def first_diff(a, b):

@@ -10,10 +10,10 @@ and their parameters are those of peer_ws.mjs (Node ws); wait_close prints
 """
 import asyncio
 import json
-import random
 import sys
 
 import websockets
+from peer_payloads import Mismatch, data_bytes, data_text, expect
 from websockets.exceptions import ConnectionClosed, InvalidStatusCode
 from websockets.frames import Opcode
 
@@ -23,40 +23,11 @@ obs = {"peer": "python websockets " + websockets.__version__, "scenario": scenar
 phase = "start"
 
 
-class Mismatch(Exception):
-    pass
-
-
-def expect(cond, msg):
-    if not cond:
-        raise Mismatch(msg)
-
-
 def lst(key, default):
     return [x for x in P.get(key, default).split(",") if x]
 
 
 # --- payloads -----------------------------------------------------------
-
-def data_bytes(n, seed=1):
-    """Deterministic bytes, different for each (n, seed)."""
-    return random.Random(n * 40503 + seed).randbytes(n)
-
-
-def data_text(n):
-    """A str whose UTF-8 is exactly n bytes, mixing 1- to 4-byte characters
-    so that frame and buffer boundaries fall inside characters."""
-    chars = ["a", "é", "€", "😀", "Z", "ж", "中", "𝄞", " "]
-    unit = "".join(chars)
-    whole = n // len(unit.encode())
-    s, left = unit * whole, n - whole * len(unit.encode())
-    for c in chars:
-        if len(c.encode()) > left:
-            break
-        s += c
-        left -= len(c.encode())
-    return s + "." * left
-
 
 def first_diff(a, b):
     for i, (x, y) in enumerate(zip(a, b)):
