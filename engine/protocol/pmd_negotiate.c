@@ -144,13 +144,13 @@ static int judge_offer(const struct rws_pmd_config *cfg, int sbits, int cbits,
 	struct pmd_seen s;
 	if (!is_lit(e->name, EXT_NAME) || read_params(e, 1, &s) < 0)
 		return 0;
-	/* our compressor cannot use a smaller window than it does */
-	if (s.smwb && s.smwb < sbits)
-		return 0;
 	a->enabled = 1;
 	a->server_no_context_takeover = cfg->server_no_context_takeover || s.snct;
 	a->client_no_context_takeover = cfg->client_no_context_takeover || s.cnct;
-	a->server_max_window_bits = (uint8_t)sbits;
+	/* a smaller window than our compressor's is accepted as asked: the
+	 * caller then sends every message uncompressed (RFC 7692 lets any
+	 * message go uncompressed), since libdeflate cannot shrink its window */
+	a->server_max_window_bits = (uint8_t)(s.smwb && s.smwb < sbits ? s.smwb : sbits);
 	if (s.cmwb) {
 		a->client_max_window_bits = (uint8_t)(s.cmwb < cbits ? s.cmwb : cbits);
 	} else {
@@ -187,7 +187,7 @@ int rws_pmd_server_negotiate(const struct rws_pmd_config *cfg,
 			put(&o, "; client_no_context_takeover");
 		/* accepting a server_max_window_bits offer means answering it */
 		if (s.smwb || sbits < WINDOW_MAX)
-			put_bits(&o, "server_max_window_bits", sbits);
+			put_bits(&o, "server_max_window_bits", a.server_max_window_bits);
 		/* only when offered, and only to say something */
 		if (s.cmwb && a.client_max_window_bits < WINDOW_MAX)
 			put_bits(&o, "client_max_window_bits", a.client_max_window_bits);

@@ -12,7 +12,8 @@
  * and the next one tried, when it has an unknown or duplicated parameter, a
  * value where none belongs, a window size that is not "8".."15" in decimal
  * without sign or leading zero (section 7.1.2.1 says "without leading
- * zeroes", so "08" is refused), or a limit we cannot keep. Declining every
+ * zeroes", so "08" is refused), or a client window limit a client that
+ * keeps its context cannot be held to. Declining every
  * offer is not an error: the 101 goes out without the extension.
  *
  * Client: rws_pmd_client_offer() writes the one offer we send;
@@ -24,8 +25,10 @@
  * window (15 bits) and cannot be told to use less, so a compressor's window
  * is 15 unless a config says otherwise:
  *  - server role: an offer with server_max_window_bits below the window our
- *    compressor uses (cfg->server_max_window_bits, 15) is declined. (Accepting
- *    it and never compressing would also be valid; we prefer the next offer.)
+ *    compressor uses (cfg->server_max_window_bits, 15) is accepted with that
+ *    value, and agreed->server_max_window_bits says so: the caller must then
+ *    send every message uncompressed, which RFC 7692 allows, since our
+ *    compressor cannot honour the smaller window.
  *  - client role: client_max_window_bits is offered only when our compressor
  *    is configured below 15, with that value, and the server must answer the
  *    same value, since the compressor cannot go smaller. With the default 15

@@ -906,7 +906,8 @@ static size_t maybe_compress(struct rws_conn *c, const void *data, size_t len, u
 {
 	struct reactor *r = conn_reactor(c);
 	const struct rws_server_options *o = &r->srv->o;
-	if (!(c->flags & CF_PMD) || (flags & (RWS_SEND_MORE | RWS_SEND_NO_COMPRESS)) ||
+	if ((c->flags & (CF_PMD | CF_PMD_PLAIN)) != CF_PMD ||
+	    (flags & (RWS_SEND_MORE | RWS_SEND_NO_COMPRESS)) ||
 	    c->s.tx_op || len < o->deflate_threshold || len == 0)
 		return 0;
 	if (!r->pmd_comp && !(r->pmd_comp = rws_pmd_compressor_new(o->deflate_level)))

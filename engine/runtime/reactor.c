@@ -429,7 +429,8 @@ static void run_job(struct reactor *r, struct job *j)
 		while (c) {
 			struct rws_conn *next = c->rnext;
 			if (c != j->except)
-				rws_conn_queue_broadcast(c, j->bz && (c->flags & CF_PMD) ? j->bz : j->b);
+				rws_conn_queue_broadcast(c, j->bz && (c->flags & (CF_PMD | CF_PMD_PLAIN)) == CF_PMD
+								   ? j->bz : j->b);
 			c = next;
 		}
 		break;

@@ -90,6 +90,7 @@ enum {
 	CF_CANCELING = 1u << 9,		/* a cancel of the recv is in flight */
 	CF_EXT_KEEP = 1u << 10,		/* an accessor handed out a pointer into the conn_ext */
 	CF_PMD = 1u << 11,		/* permessage-deflate agreed */
+	CF_PMD_PLAIN = 1u << 12,	/* ... with a window libdeflate cannot keep: we send uncompressed */
 };
 
 /* A connection's send queue: present while anything is queued or being

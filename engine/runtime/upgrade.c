@@ -207,6 +207,8 @@ void rws_upgrade_handle(struct rws_conn *c, const char *buf, size_t len, size_t 
 	c->user = up.user;
 	if (pmd) {
 		c->flags |= CF_PMD;
+		if (agreed.server_max_window_bits < RWS_PMD_WINDOW_BITS_MAX)
+			c->flags |= CF_PMD_PLAIN;
 		rws_session_init(&c->s, &srv->scfg, RWS_RSV1);
 	}
 	*used = head;

@@ -446,10 +446,10 @@ Test(deflate, node_echo)
 		"params=server_no_context_takeover,client_no_context_takeover", NULL);
 }
 
-/* Node ws with each of its options: the no-context ones and
- * client_max_window_bits=10 are accepted; server_max_window_bits=10 is
- * declined (libdeflate's window is 32 KiB), and echo works uncompressed
- * (ws fails a connection that gets RSV1 without the extension) */
+/* Node ws with each of its options: all are accepted. server_max_window_bits
+ * =10 is answered as asked, and since libdeflate's window is 32 KiB the
+ * server then sends uncompressed, which ws reads; without the extension
+ * (deflate=off) echo works uncompressed too */
 Test(deflate, node_options)
 {
 	struct daemon *d = deflate_daemon("16M");
@@ -458,7 +458,9 @@ Test(deflate, node_options)
 		"params=server_no_context_takeover,client_no_context_takeover", NULL);
 	peer_ok(d, PEER_NODE, "echo", sizes, "client_no_context_takeover=1",
 		"params=server_no_context_takeover,client_no_context_takeover", NULL);
-	peer_ok(d, PEER_NODE, "echo", sizes, "server_max_window_bits=10", "negotiated=no", NULL);
+	peer_ok(d, PEER_NODE, "echo", sizes, "server_max_window_bits=10",
+		"params=server_no_context_takeover,client_no_context_takeover,server_max_window_bits=10",
+		NULL);
 	peer_ok(d, PEER_NODE, "echo", sizes, "client_max_window_bits=10", NULL);
 	peer_ok(d, PEER_NODE, "echo", sizes, "deflate=off", "negotiated=no", NULL);
 }
@@ -799,15 +801,12 @@ Test(deflate, raw_bomb_fragmented)
 
 /* --- negotiation ------------------------------------------------------------- */
 
-/* Offers the server must decline: a window it cannot honour (libdeflate
- * always uses 32 KiB, so server_max_window_bits under 15; 16 is out of
- * range), an unknown parameter, a duplicate one, a value on a flag */
+/* Offers the server must decline: a window out of range (16), an unknown
+ * parameter, a duplicate one, a value on a flag */
 Test(deflate, offers_declined)
 {
 	struct daemon *d = deflate_daemon("16M");
 	expect_declined(d->port, "permessage-deflate; server_max_window_bits=16");
-	expect_declined(d->port, "permessage-deflate; server_max_window_bits=10");
-	expect_declined(d->port, "permessage-deflate; server_max_window_bits=8");
 	expect_declined(d->port, "permessage-deflate; foo");
 	expect_declined(d->port, "permessage-deflate; client_no_context_takeover; "
 				 "client_no_context_takeover");
@@ -824,11 +823,32 @@ Test(deflate, offers_accepted)
 	const char *offer;
 
 	/* the first acceptable offer wins */
-	offer = "permessage-deflate; server_max_window_bits=10, permessage-deflate";
+	offer = "permessage-deflate; server_max_window_bits=16, permessage-deflate";
 	int fd = open_offer(d->port, offer, ext, sizeof(ext));
 	expect_ext(ext, offer, "server_no_context_takeover", "client_no_context_takeover", NULL);
 	echo_compressed(fd, OP_TEXT, "hello", 5, PLAIN);
 	close_with(fd, 1000);
+
+	/* a window smaller than libdeflate's: answered as asked, and then
+	 * nothing the server sends is compressed, while what the client
+	 * sends compressed is still inflated */
+	static const int bits[] = { 8, 10, 14 };
+	for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
+		char o[96], want[48];
+		snprintf(o, sizeof(o), "permessage-deflate; server_max_window_bits=%d", bits[i]);
+		snprintf(want, sizeof(want), "server_max_window_bits=%d", bits[i]);
+		fd = open_offer(d->port, o, ext, sizeof(ext));
+		expect_ext(ext, o, "server_no_context_takeover", "client_no_context_takeover", want,
+			   NULL);
+		size_t n = 8192;
+		char *big = malloc(n);
+		memset(big, 'q', n);
+		echo_compressed(fd, OP_TEXT, big, n, PLAIN);
+		send_frame(fd, FIN | OP_BINARY, big, n);
+		expect_echo(fd, OP_BINARY, big, n, PLAIN);
+		free(big);
+		close_with(fd, 1000);
+	}
 
 	/* client_max_window_bits with no value: accepted; the answer may set
 	 * the client's window, to 8..15 */

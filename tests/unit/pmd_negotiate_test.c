@@ -154,15 +154,24 @@ Test(pmd, server_window_15_answered)
 	cr_assert_eq(agreed.server_max_window_bits, 15);
 }
 
-Test(pmd, server_window_below_libdeflate_declined)
+Test(pmd, server_window_below_libdeflate_accepted_as_asked)
 {
-	/* libdeflate always compresses with a 32 KiB window */
+	/* libdeflate always compresses with a 32 KiB window: a smaller one is
+	 * accepted as asked, and agreed says so, so that the caller sends
+	 * uncompressed */
 	for (int b = 8; b < 15; b++) {
-		char s[64];
+		char s[64], want[160];
 		snprintf(s, sizeof(s), "permessage-deflate; server_max_window_bits=%d", b);
-		declines_offer(s);
+		snprintf(want, sizeof(want),
+			 "permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
+			 "server_max_window_bits=%d", b);
+		accepts(s, want);
+		cr_assert_eq(agreed.server_max_window_bits, b);
 	}
-	declines_offer("permessage-deflate; server_max_window_bits=\"10\"");
+	accepts("permessage-deflate; server_max_window_bits=\"10\"",
+		"permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
+		"server_max_window_bits=10");
+	cr_assert_eq(agreed.server_max_window_bits, 10);
 }
 
 Test(pmd, server_window_bad_values)
@@ -207,7 +216,10 @@ Test(pmd, server_window_configured_smaller)
 		"permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
 		"server_max_window_bits=12");
 	cr_assert_eq(agreed.server_max_window_bits, 12);
-	declines("permessage-deflate; server_max_window_bits=11");
+	accepts("permessage-deflate; server_max_window_bits=11",
+		"permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
+		"server_max_window_bits=11");
+	cr_assert_eq(agreed.server_max_window_bits, 11);
 	cfg.server_max_window_bits = 9;
 	accepts("permessage-deflate",
 		"permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
