@@ -904,11 +904,13 @@ int rws_conn_queue_broadcast(struct rws_conn *c, struct sbuf *b)
  * length, or 0 to send it as it is. */
 static size_t maybe_compress(struct rws_conn *c, const void *data, size_t len, unsigned flags)
 {
+	/* the common case, no deflate, leaves on the flag test alone */
+	if ((c->flags & (CF_PMD | CF_PMD_PLAIN)) != CF_PMD ||
+	    (flags & (RWS_SEND_MORE | RWS_SEND_NO_COMPRESS)) || c->s.tx_op || len == 0)
+		return 0;
 	struct reactor *r = conn_reactor(c);
 	const struct rws_server_options *o = &r->srv->o;
-	if ((c->flags & (CF_PMD | CF_PMD_PLAIN)) != CF_PMD ||
-	    (flags & (RWS_SEND_MORE | RWS_SEND_NO_COMPRESS)) ||
-	    c->s.tx_op || len < o->deflate_threshold || len == 0)
+	if (len < o->deflate_threshold)
 		return 0;
 	if (!r->pmd_comp && !(r->pmd_comp = rws_pmd_compressor_new(o->deflate_level)))
 		return 0;

@@ -424,8 +424,7 @@ static void run_job(struct reactor *r, struct job *j)
 			rws_conn_close_local(j->c, (int)j->flags, j->b ? (const char *)j->b->data : NULL);
 		break;
 	case JOB_BROADCAST: {
-		int ri = rws_server_route_index(r->srv, j->route);
-		struct rws_conn *c = r->open_by_route[ri];
+		struct rws_conn *c = r->open_by_route[j->route->idx];
 		while (c) {
 			struct rws_conn *next = c->rnext;
 			if (c != j->except)
@@ -436,8 +435,7 @@ static void run_job(struct reactor *r, struct job *j)
 		break;
 	}
 	case JOB_FOREACH: {
-		int ri = rws_server_route_index(r->srv, j->route);
-		struct rws_conn *c = r->open_by_route[ri];
+		struct rws_conn *c = r->open_by_route[j->route->idx];
 		while (c) {
 			struct rws_conn *next = c->rnext;	/* fn may close c */
 			j->fn(c, j->arg);

@@ -356,7 +356,6 @@ void rws_sbuf_put(struct sbuf *b);
 /* server.c */
 const struct route *rws_server_find_route(const struct rws_server *s, const char *path,
 					  size_t len);
-int rws_server_route_index(const struct rws_server *s, const struct route *rt);
 int rws_server_trusted(const struct rws_server *s, const struct sockaddr *sa);
 
 /* upgrade.c */

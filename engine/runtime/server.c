@@ -213,12 +213,6 @@ const struct route *rws_server_find_route(const struct rws_server *s, const char
 	return any;
 }
 
-int rws_server_route_index(const struct rws_server *s, const struct route *rt)
-{
-	(void)s;
-	return rt->idx;
-}
-
 static void join_all(struct rws_server *s, int n)
 {
 	for (int i = 0; i < n; i++)
