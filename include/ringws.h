@@ -38,6 +38,10 @@ struct rws_upgrade;	/* an upgrade request, during on_upgrade only */
 #define RWS_SEND_MORE 2u		/* not the final fragment: the message continues */
 #define RWS_SEND_NO_COMPRESS 4u		/* permessage-deflate: send this message uncompressed */
 
+/* permessage-deflate: messages up to this size are compressed and inflated
+ * on the reactor by default (see deflate_inline_max) */
+#define RWS_DEFLATE_INLINE_MAX_DEFAULT 16384u
+
 /* What happens when a send would queue more than max_buffered bytes. */
 enum rws_backpressure {
 	RWS_BP_CLOSE = 0,	/* close the connection with 1008 (the default) */
@@ -94,6 +98,28 @@ struct rws_server_options {
 	int deflate_level;		/* libdeflate level 1..12, 1 */
 	int deflate_client_context;	/* 1: let clients keep their compression context (we keep a
 					   window per connection); 0: ask for client_no_context_takeover */
+	int deflate_server_max_window_bits;	/* 8..15, 0: 15. Below 15 the extension is agreed
+					   with that window, but libdeflate cannot compress in less
+					   than 32 KiB, so we send every message uncompressed */
+	int deflate_client_max_window_bits;	/* 8..15, 0: 15: the largest window a client that keeps
+					   its context may use (the memory we keep for it) */
+	int deflate_concurrency;	/* worker threads of the compression pool (ws's
+					   concurrencyLimit), 10 */
+	uint32_t deflate_inline_max;	/* messages up to this size are compressed and inflated on
+					   the reactor, larger ones in the pool; 0: all in the pool */
+};
+
+/* The permessage-deflate settings of one route, when they differ from the
+ * server's (rws_server_route_deflate). The fields mean what the server
+ * options' deflate_* fields mean. */
+struct rws_deflate_options {
+	size_t struct_size;		/* sizeof(struct rws_deflate_options) */
+	int enabled;
+	uint32_t threshold;
+	int level;
+	int client_context;
+	int server_max_window_bits;
+	int client_max_window_bits;
 };
 
 RWS_API void rws_server_options_default(struct rws_server_options *o);
@@ -108,6 +134,17 @@ RWS_API struct rws_server *rws_server_create(const struct rws_server_options *o,
  * Returns 0, -EEXIST for a path routed twice, -EINVAL. */
 RWS_API int rws_server_route(struct rws_server *s, const char *path,
 			     const struct rws_handler *h);
+
+/* Fills d from the server's deflate_* options (the settings a route has
+ * until rws_server_route_deflate() gives it its own). */
+RWS_API void rws_server_deflate_defaults(const struct rws_server *s, struct rws_deflate_options *d);
+
+/* Gives the route at `path` its own permessage-deflate settings. Call after
+ * rws_server_route() and before rws_server_start(). Returns 0, -ENOENT for
+ * a path not routed, -EINVAL (a level outside 1..12, a window size outside
+ * 0 and 8..15). */
+RWS_API int rws_server_route_deflate(struct rws_server *s, const char *path,
+				     const struct rws_deflate_options *d);
 
 /* Binds, starts the reactor threads and returns. Returns 0 or a negative
  * errno, with a one-line message in errbuf (for example when io_uring is

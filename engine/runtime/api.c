@@ -200,14 +200,17 @@ static struct sbuf *frame_of(unsigned op, unsigned rsv, const void *data, size_t
 	return b;
 }
 
-/* The calling thread's compressor for broadcasts (any thread may
- * broadcast); freed when the thread exits. */
+/* The calling thread's compressors for broadcasts (any thread may
+ * broadcast), one per level used; freed when the thread exits. */
 static pthread_key_t bcast_key;
 static pthread_once_t bcast_once = PTHREAD_ONCE_INIT;
 
 static void bcast_free(void *p)
 {
-	rws_pmd_compressor_free(p);
+	struct rws_pmd_compressor **z = p;
+	for (int i = 0; i < 13; i++)
+		rws_pmd_compressor_free(z[i]);
+	free(z);
 }
 
 static void bcast_key_make(void)
@@ -220,24 +223,28 @@ static void bcast_key_make(void)
  * on our side makes every compression of a message the same bytes). NULL
  * when compression is off, the message is below the threshold, does not
  * shrink, or memory is short: they all get the plain frame then. */
-static struct sbuf *compressed_frame(struct rws_server *s, unsigned op, const void *data,
+static struct sbuf *compressed_frame(const struct route *rt, unsigned op, const void *data,
 				     size_t len)
 {
-	if (!s->o.deflate || len < s->o.deflate_threshold || len == 0)
+	const struct route_deflate *d = &rt->dfl;
+	if (!d->enabled || len < d->threshold || len == 0)
 		return NULL;
 	pthread_once(&bcast_once, bcast_key_make);
-	struct rws_pmd_compressor *z = pthread_getspecific(bcast_key);
-	if (!z) {
-		z = rws_pmd_compressor_new(s->o.deflate_level);
-		if (!z || pthread_setspecific(bcast_key, z) != 0) {
-			rws_pmd_compressor_free(z);
+	struct rws_pmd_compressor **zs = pthread_getspecific(bcast_key);
+	if (!zs) {
+		zs = calloc(13, sizeof(*zs));
+		if (!zs || pthread_setspecific(bcast_key, zs) != 0) {
+			free(zs);
 			return NULL;
 		}
 	}
+	struct rws_pmd_compressor **z = &zs[d->level];
+	if (!*z && !(*z = rws_pmd_compressor_new(d->level)))
+		return NULL;
 	uint8_t *out = malloc(len);
 	if (!out)
 		return NULL;
-	long n = rws_pmd_compress(z, data, len, out, len);
+	long n = rws_pmd_compress(*z, data, len, out, len);
 	struct sbuf *b = n > 0 && (size_t)n < len ? frame_of(op, RWS_RSV1, out, (size_t)n) : NULL;
 	free(out);
 	return b;
@@ -255,7 +262,7 @@ int rws_broadcast(struct rws_server *s, const char *path, const void *data, size
 	struct sbuf *b = frame_of(op, 0, data, len);
 	if (!b)
 		return -ENOMEM;
-	struct sbuf *bz = (flags & RWS_SEND_NO_COMPRESS) ? NULL : compressed_frame(s, op, data, len);
+	struct sbuf *bz = (flags & RWS_SEND_NO_COMPRESS) ? NULL : compressed_frame(rt, op, data, len);
 	/* a shared buffer is never appended to: refs > 1 while queued */
 	for (int i = 0; i < s->nreactors; i++) {
 		struct job *j = calloc(1, sizeof(*j));

@@ -909,10 +909,11 @@ static size_t maybe_compress(struct rws_conn *c, const void *data, size_t len, u
 	    (flags & (RWS_SEND_MORE | RWS_SEND_NO_COMPRESS)) || c->s.tx_op || len == 0)
 		return 0;
 	struct reactor *r = conn_reactor(c);
-	const struct rws_server_options *o = &r->srv->o;
-	if (len < o->deflate_threshold)
+	const struct route_deflate *d = &c->route->dfl;
+	if (len < d->threshold)
 		return 0;
-	if (!r->pmd_comp && !(r->pmd_comp = rws_pmd_compressor_new(o->deflate_level)))
+	struct rws_pmd_compressor **z = &r->pmd_comp[d->level];
+	if (!*z && !(*z = rws_pmd_compressor_new(d->level)))
 		return 0;
 	if (r->pmd_out_cap < len) {
 		uint8_t *p = realloc(r->pmd_out, len);
@@ -923,7 +924,7 @@ static size_t maybe_compress(struct rws_conn *c, const void *data, size_t len, u
 	}
 	/* room for no more than the message itself: if it does not shrink,
 	 * it goes uncompressed */
-	long n = rws_pmd_compress(r->pmd_comp, data, len, r->pmd_out, len);
+	long n = rws_pmd_compress(*z, data, len, r->pmd_out, len);
 	return n > 0 && (size_t)n < len ? (size_t)n : 0;
 }
 

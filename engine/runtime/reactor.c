@@ -635,10 +635,12 @@ static void teardown_reactor(struct reactor *r)
 	r->zc_mem = NULL;
 	r->zc_free = NULL;
 	r->zc_ok = 0;
-	rws_pmd_compressor_free(r->pmd_comp);
+	for (int i = 0; i < 13; i++) {
+		rws_pmd_compressor_free(r->pmd_comp[i]);
+		r->pmd_comp[i] = NULL;
+	}
 	rws_pmd_decompressor_free(r->pmd_dec);
 	free(r->pmd_out);
-	r->pmd_comp = NULL;
 	r->pmd_dec = NULL;
 	r->pmd_out = NULL;
 	r->pmd_out_cap = 0;

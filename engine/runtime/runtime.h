@@ -62,10 +62,20 @@ struct qent {
 	size_t off;		/* bytes of b already sent */
 };
 
+/* A route's permessage-deflate settings: the server's options unless
+ * rws_server_route_deflate() gave it its own. */
+struct route_deflate {
+	int enabled;
+	int level;		/* 1..12 */
+	uint32_t threshold;
+	struct rws_pmd_config cfg;	/* what we agree to */
+};
+
 struct route {
 	char *path;		/* "*" matches any path */
 	int idx;		/* position among the server's routes */
 	struct rws_handler h;
+	struct route_deflate dfl;
 	struct route *next;
 };
 
@@ -265,7 +275,7 @@ struct reactor {
 	/* the hot path's allocations */
 	struct pool tx_pool, ext_pool, qent_pool, sbuf_pool, big_pool, sm_pool;
 	/* permessage-deflate, inline on the reactor: made on first use */
-	struct rws_pmd_compressor *pmd_comp;
+	struct rws_pmd_compressor *pmd_comp[13];	/* by level */
 	struct rws_pmd_decompressor *pmd_dec;
 	uint8_t *pmd_out;		/* compressed output of the message being sent */
 	size_t pmd_out_cap;
@@ -284,7 +294,6 @@ struct reactor {
 struct rws_server {
 	struct rws_server_options o;
 	struct rws_session_config scfg;
-	struct rws_pmd_config pmd;	/* what we agree to when o.deflate is on */
 	struct route *routes;
 	int nroutes;
 	int nreactors;

@@ -39,6 +39,69 @@ void rws_server_options_default(struct rws_server_options *o)
 	o->deflate_threshold = 1024;
 	o->deflate_level = 1;
 	o->deflate_client_context = 0;
+	o->deflate_server_max_window_bits = 0;
+	o->deflate_client_max_window_bits = 0;
+	o->deflate_concurrency = 10;
+	o->deflate_inline_max = RWS_DEFLATE_INLINE_MAX_DEFAULT;
+}
+
+/* Checks d and turns it into what the runtime uses. */
+static int deflate_settings(const struct rws_deflate_options *d, struct route_deflate *out,
+			    char *errbuf, size_t errlen)
+{
+	if (d->level < 1 || d->level > 12) {
+		snprintf(errbuf, errlen, "deflate level must be 1 to 12 (%d)", d->level);
+		return -EINVAL;
+	}
+	int sw = d->server_max_window_bits, cw = d->client_max_window_bits;
+	if ((sw && (sw < 8 || sw > 15)) || (cw && (cw < 8 || cw > 15))) {
+		snprintf(errbuf, errlen, "deflate window bits must be 8 to 15 (%d, %d)", sw, cw);
+		return -EINVAL;
+	}
+	memset(out, 0, sizeof(*out));
+	out->enabled = d->enabled != 0;
+	out->level = d->level;
+	out->threshold = d->threshold;
+	rws_pmd_config_default(&out->cfg);
+	out->cfg.client_no_context_takeover = (uint8_t)!d->client_context;
+	out->cfg.server_max_window_bits = (uint8_t)sw;
+	out->cfg.client_max_window_bits = (uint8_t)cw;
+	return 0;
+}
+
+static void deflate_from_options(const struct rws_server_options *o, struct rws_deflate_options *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->struct_size = sizeof(*d);
+	d->enabled = o->deflate;
+	d->threshold = o->deflate_threshold;
+	d->level = o->deflate_level;
+	d->client_context = o->deflate_client_context;
+	d->server_max_window_bits = o->deflate_server_max_window_bits;
+	d->client_max_window_bits = o->deflate_client_max_window_bits;
+}
+
+void rws_server_deflate_defaults(const struct rws_server *s, struct rws_deflate_options *d)
+{
+	deflate_from_options(&s->o, d);
+}
+
+int rws_server_route_deflate(struct rws_server *s, const char *path,
+			     const struct rws_deflate_options *d)
+{
+	if (!s || !path || !d || s->started)
+		return -EINVAL;
+	struct rws_deflate_options full;
+	deflate_from_options(&s->o, &full);
+	size_t n = d->struct_size && d->struct_size < sizeof(full) ? d->struct_size : sizeof(full);
+	memcpy(&full, d, n);
+	for (struct route *r = s->routes; r; r = r->next) {
+		if (strcmp(r->path, path) != 0)
+			continue;
+		char err[8];
+		return deflate_settings(&full, &r->dfl, err, sizeof(err));
+	}
+	return -ENOENT;
 }
 
 static int parse_trusted(struct rws_server *s, const char *list, char *errbuf, size_t errlen)
@@ -150,15 +213,19 @@ struct rws_server *rws_server_create(const struct rws_server_options *o, int *er
 		free(s);
 		return NULL;
 	}
-	if (s->o.deflate && (s->o.deflate_level < 1 || s->o.deflate_level > 12)) {
+	struct rws_deflate_options d;
+	struct route_deflate check;
+	deflate_from_options(&s->o, &d);
+	if (s->o.deflate_concurrency < 1 || s->o.deflate_concurrency > 256 ||
+	    (d.enabled && deflate_settings(&d, &check, errbuf, errlen) < 0)) {
 		*err = -EINVAL;
-		snprintf(errbuf, errlen, "deflate_level must be 1 to 12 (%d)", s->o.deflate_level);
+		if (s->o.deflate_concurrency < 1 || s->o.deflate_concurrency > 256)
+			snprintf(errbuf, errlen, "deflate_concurrency must be 1 to 256 (%d)",
+				 s->o.deflate_concurrency);
 		free(s->addrs);
 		free(s);
 		return NULL;
 	}
-	rws_pmd_config_default(&s->pmd);
-	s->pmd.client_no_context_takeover = (uint8_t)!s->o.deflate_client_context;
 	rws_session_config_default(&s->scfg, RWS_ROLE_SERVER);
 	s->scfg.max_payload = s->o.max_payload;
 	s->scfg.close_timeout_ms = s->o.close_timeout_ms;
@@ -192,6 +259,17 @@ int rws_server_route(struct rws_server *s, const char *path, const struct rws_ha
 	}
 	size_t n = h->struct_size && h->struct_size < sizeof(r->h) ? h->struct_size : sizeof(r->h);
 	memcpy(&r->h, h, n);
+	struct rws_deflate_options d;
+	deflate_from_options(&s->o, &d);
+	if (!d.enabled)
+		d.level = d.level >= 1 && d.level <= 12 ? d.level : 1;	/* unused */
+	char err[8];
+	if (deflate_settings(&d, &r->dfl, err, sizeof(err)) < 0) {
+		/* off, with settings that would not pass: keep it off */
+		memset(&r->dfl, 0, sizeof(r->dfl));
+		r->dfl.level = 1;
+		rws_pmd_config_default(&r->dfl.cfg);
+	}
 	/* append: the order routes were given is the order they are tried */
 	struct route **tail = &s->routes;
 	while (*tail)

@@ -170,8 +170,8 @@ void rws_upgrade_handle(struct rws_conn *c, const char *buf, size_t len, size_t 
 	size_t extlen = 0;
 	struct rws_pmd_params agreed;
 	int pmd = 0;
-	if (srv->o.deflate &&
-	    rws_pmd_server_negotiate(&srv->pmd, req->extensions, req->num_extensions, &agreed,
+	if (rt->dfl.enabled &&
+	    rws_pmd_server_negotiate(&rt->dfl.cfg, req->extensions, req->num_extensions, &agreed,
 				     extbuf, sizeof(extbuf), &extlen) == 1) {
 		pmd = 1;
 		reply.extensions = (struct rws_str){ extbuf, extlen };
