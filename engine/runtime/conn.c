@@ -30,6 +30,8 @@
 
 #define SEND_IOV_MAX 64
 
+static void mark_flush(struct rws_conn *c);
+
 /* --- buffers -------------------------------------------------------------- */
 
 struct sbuf *rws_sbuf_new(size_t cap)
@@ -128,7 +130,8 @@ struct conn_ext *rws_conn_ext(struct rws_conn *c)
 static void ext_trim(struct rws_conn *c)
 {
 	struct conn_ext *x = c->x;
-	if (!x || x->deadline || x->hs || x->meta || x->pmd_window || (c->flags & CF_EXT_KEEP))
+	if (!x || x->deadline || x->hs || x->meta || x->pmd_window || x->held || x->zwaiting ||
+	    (c->flags & CF_EXT_KEEP))
 		return;
 	c->x = NULL;
 	pool_put(&conn_reactor(c)->ext_pool, x);
@@ -141,6 +144,7 @@ static void ext_free(struct rws_conn *c)
 		return;
 	free(x->hs);
 	free(x->meta);
+	free(x->held);
 	rws_pmd_window_free(x->pmd_window);
 	c->x = NULL;
 	pool_put(&conn_reactor(c)->ext_pool, x);
@@ -387,7 +391,7 @@ void rws_conn_teardown(struct rws_conn *c, int code, const char *reason, size_t 
 
 void rws_conn_arm_recv(struct rws_conn *c)
 {
-	if (c->phase >= PH_DEAD || (c->flags & (CF_RECV_ARMED | CF_PAUSED)))
+	if (c->phase >= PH_DEAD || (c->flags & (CF_RECV_ARMED | CF_PAUSED | CF_ZIN | CF_ZWAIT)))
 		return;
 	struct io_uring_sqe *sqe = rws_reactor_sqe(conn_reactor(c));
 	io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
@@ -415,37 +419,87 @@ void rws_conn_linger_now(struct rws_conn *c)
 	enter_linger(c);
 }
 
-/* A compressed message (RSV1): inflated inline, bounded by maxPayload, its
- * text validated after inflating; then the handler. A message that breaks a
- * rule closes the connection with ws's code for it. */
+/* An inflated message to the handler, or the close that its failure
+ * calls for (ws's codes): rc is rws_pmd_decompress()'s, or ZJOB_E_UTF8. */
+static void deliver_inflated(struct rws_conn *c, int rc, const uint8_t *out, size_t n, int is_text)
+{
+	const struct rws_handler *h = &c->route->h;
+	if (rc == RWS_PMD_E_TOO_BIG)
+		rws_conn_close_local(c, RWS_CLOSE_TOO_BIG, "message too big after inflating");
+	else if (rc == RWS_PMD_E_CORRUPT)
+		rws_conn_close_local(c, RWS_CLOSE_INVALID_DATA, "invalid permessage-deflate data");
+	else if (rc == ZJOB_E_UTF8)
+		rws_conn_close_local(c, RWS_CLOSE_INVALID_DATA, "invalid UTF-8 in a text message");
+	else if (rc < 0)
+		rws_conn_close_local(c, RWS_CLOSE_INTERNAL, "out of memory");
+	else if (h->on_message)
+		h->on_message(h->ctx, c, out, n, is_text);
+}
+
+/* Keeps bytes that arrive while a message is being inflated in the pool:
+ * they are frames after it, read once it has been delivered. */
+static void hold_bytes(struct rws_conn *c, const uint8_t *data, size_t len)
+{
+	struct conn_ext *x = rws_conn_ext(c);
+	if (x && x->held_cap - x->held_len < len) {
+		size_t cap = x->held_cap ? x->held_cap : 4096;
+		while (cap - x->held_len < len && cap <= UINT32_MAX / 2)
+			cap *= 2;
+		uint8_t *p = cap - x->held_len >= len ? realloc(x->held, cap) : NULL;
+		if (!p)
+			x = NULL;
+		else {
+			x->held = p;
+			x->held_cap = (uint32_t)cap;
+		}
+	}
+	if (!x) {
+		rws_conn_teardown(c, RWS_CLOSE_ABNORMAL, NULL, 0);
+		return;
+	}
+	memcpy(x->held + x->held_len, data, len);
+	x->held_len += (uint32_t)len;
+}
+
+/* A compressed message (RSV1): inflated, bounded by maxPayload, its text
+ * validated after inflating; then the handler. Small ones inline; a large
+ * one in the pool, while reading from c holds (the order of its messages
+ * is kept). A message that breaks a rule closes the connection with ws's
+ * code for it. */
 static void deliver_compressed(struct rws_conn *c, const struct rws_event *ev)
 {
 	struct reactor *r = conn_reactor(c);
-	const struct rws_handler *h = &c->route->h;
+	uint64_t max = r->srv->scfg.max_payload;
+	struct rws_pmd_window *win = c->x ? c->x->pmd_window : NULL;
+	/* the cost follows the inflated size, about 4 times the compressed
+	 * one for text */
+	if (r->srv->zpool && (uint64_t)ev->len * 4 > r->srv->o.deflate_inline_max) {
+		struct zjob *z = rws_zjob_new(ev->len);
+		if (z) {
+			memcpy(z->in, ev->data, ev->len);
+			z->kind = ZJOB_INFLATE;
+			z->op = ev->is_text ? RWS_OP_TEXT : RWS_OP_BINARY;
+			z->c = c;
+			z->gen = c->gen;
+			z->max = max;
+			z->window = win;
+			c->flags |= CF_ZIN;
+			cancel_recv(c);
+			rws_zpool_submit(r, z);
+			return;
+		}
+		/* no memory for the job: inline */
+	}
 	if (!r->pmd_dec && !(r->pmd_dec = rws_pmd_decompressor_new())) {
 		rws_conn_close_local(c, RWS_CLOSE_INTERNAL, "out of memory");
 		return;
 	}
 	uint8_t *out = NULL;
 	size_t n = 0;
-	int rc = rws_pmd_decompress(r->pmd_dec, ev->data, ev->len, r->srv->scfg.max_payload,
-				    c->x ? c->x->pmd_window : NULL, &out, &n);
-	if (rc == RWS_PMD_E_TOO_BIG) {
-		rws_conn_close_local(c, RWS_CLOSE_TOO_BIG, "message too big after inflating");
-		return;
-	}
-	if (rc == RWS_PMD_E_CORRUPT) {
-		rws_conn_close_local(c, RWS_CLOSE_INVALID_DATA, "invalid permessage-deflate data");
-		return;
-	}
-	if (rc < 0) {
-		rws_conn_close_local(c, RWS_CLOSE_INTERNAL, "out of memory");
-		return;
-	}
-	if (ev->is_text && rws_utf8_valid(out, n) != 0)
-		rws_conn_close_local(c, RWS_CLOSE_INVALID_DATA, "invalid UTF-8 in a text message");
-	else if (h->on_message)
-		h->on_message(h->ctx, c, out, n, ev->is_text);
+	int rc = rws_pmd_decompress(r->pmd_dec, ev->data, ev->len, max, win, &out, &n);
+	if (rc == 0 && ev->is_text && rws_utf8_valid(out, n) != 0)
+		rc = ZJOB_E_UTF8;
+	deliver_inflated(c, rc, out, n, ev->is_text);
 	free(out);
 }
 
@@ -501,6 +555,10 @@ static void queue_reply(struct rws_conn *c, const struct rws_event *ev)
 
 static void session_bytes(struct rws_conn *c, uint8_t *buf, size_t len)
 {
+	if (c->flags & CF_ZIN) {
+		hold_bytes(c, buf, len);
+		return;
+	}
 	size_t pos = 0;
 	while (c->phase == PH_OPEN) {
 		struct rws_event ev;
@@ -510,7 +568,63 @@ static void session_bytes(struct rws_conn *c, uint8_t *buf, size_t len)
 		if (ev.type == RWS_EV_NONE)
 			break;
 		on_event(c, &ev);
+		if (c->flags & CF_ZIN) {
+			/* a message went to the pool: what follows it waits */
+			if (pos < len)
+				hold_bytes(c, buf + pos, len - pos);
+			break;
+		}
 	}
+}
+
+/* The pool's result for c (zpool.c calls this on c's reactor). */
+void rws_conn_zdone(struct zjob *z)
+{
+	struct rws_conn *c = z->c;
+	if (c->gen != z->gen || c->phase >= PH_DEAD) {
+		rws_zjob_free(z);	/* c is gone */
+		return;
+	}
+	if (z->kind == ZJOB_COMPRESS) {
+		if (z->status < 0) {
+			rws_zjob_free(z);
+			rws_conn_teardown(c, RWS_CLOSE_ABNORMAL, NULL, 0);
+			return;
+		}
+		/* the message takes its place in the queue */
+		struct qent *q = z->q;
+		q->b = z->out;
+		q->off = z->out_off;
+		c->tx->bytes = c->tx->bytes - z->accounted + (q->b->len - q->off);
+		z->out = NULL;
+		rws_zjob_free(z);
+		mark_flush(c);
+		return;
+	}
+	c->flags &= (uint16_t)~CF_ZIN;
+	if (c->phase == PH_OPEN)
+		deliver_inflated(c, z->status, z->res, z->res_len, z->op == RWS_OP_TEXT);
+	rws_zjob_free(z);
+	/* the frames that came after it */
+	struct conn_ext *x = c->x;
+	if (x && x->held) {
+		uint8_t *held = x->held;
+		uint32_t n = x->held_len;
+		x->held = NULL;
+		x->held_len = x->held_cap = 0;
+		session_bytes(c, held, n);	/* may hold the rest again */
+		free(held);
+	}
+	rws_conn_arm_recv(c);
+	if (c->phase == PH_OPEN)
+		ext_trim(c);
+}
+
+/* c's last job waiting for room in the pool has moved on. */
+void rws_conn_zwait_end(struct rws_conn *c)
+{
+	c->flags &= (uint16_t)~CF_ZWAIT;
+	rws_conn_arm_recv(c);
 }
 
 void rws_conn_open(struct rws_conn *c)
@@ -613,8 +727,10 @@ void rws_conn_on_recv(struct rws_conn *c, struct io_uring_cqe *cqe)
 		rws_conn_arm_recv(c);
 	} else if (res < 0 && res != -ECANCELED) {
 		rws_conn_teardown(c, RWS_CLOSE_ABNORMAL, NULL, 0);
-	} else if (res > 0 && !(cqe->flags & IORING_CQE_F_MORE)) {
-		/* the multishot ended on its own (CQ overflow): arm again */
+	} else if (!(cqe->flags & IORING_CQE_F_MORE)) {
+		/* the multishot ended on its own (CQ overflow), or was cancelled
+		 * for a pause that has ended meanwhile: arm again (a no-op
+		 * while reading is paused or held) */
 		rws_conn_arm_recv(c);
 	}
 	rws_conn_release(c);
@@ -699,7 +815,7 @@ void rws_conn_queue(struct rws_conn *c, struct sbuf *b)
 static uint8_t *queue_reserve(struct rws_conn *c, size_t n)
 {
 	struct qent *t = c->tx ? c->tx->tail : NULL;
-	if (t && t->b->slot < 0 && atomic_load_explicit(&t->b->refs, memory_order_relaxed) == 1 &&
+	if (t && t->b && t->b->slot < 0 && atomic_load_explicit(&t->b->refs, memory_order_relaxed) == 1 &&
 	    t->b->cap - t->b->len >= n) {
 		uint8_t *p = t->b->data + t->b->len;
 		t->b->len += n;
@@ -739,6 +855,8 @@ void rws_conn_flush(struct rws_conn *c)
 	if (c->phase >= PH_DEAD || (c->flags & CF_SEND_BUSY))
 		return;
 	struct conn_tx *tx = c->tx;
+	if (tx && tx->head && !tx->head->b)
+		return;	/* the next message is still in the pool: zdone flushes */
 	if (!tx || !tx->head) {
 		tx_trim(c);
 		if (c->phase == PH_LINGER && !(c->flags & CF_WR_SHUT)) {
@@ -768,7 +886,7 @@ void rws_conn_flush(struct rws_conn *c)
 		}
 		/* no ticket: a plain send of the same bytes */
 	}
-	if (!h->next) {
+	if (!h->next || !h->next->b) {
 		io_uring_prep_send(sqe, c->fd, h->b->data + h->off, h->b->len - h->off, MSG_NOSIGNAL);
 	} else {
 		/* the msghdr and iovec must stay put until the completion */
@@ -780,7 +898,7 @@ void rws_conn_flush(struct rws_conn *c)
 			return;
 		}
 		size_t n = 0;
-		for (struct qent *q = h; q && n < SEND_IOV_MAX; q = q->next, n++) {
+		for (struct qent *q = h; q && q->b && n < SEND_IOV_MAX; q = q->next, n++) {
 			m->iov[n].iov_base = q->b->data + q->off;
 			m->iov[n].iov_len = q->b->len - q->off;
 		}
@@ -898,20 +1016,72 @@ int rws_conn_queue_broadcast(struct rws_conn *c, struct sbuf *b)
 	return 0;
 }
 
-/* Compresses a whole message into the reactor's scratch buffer when
- * permessage-deflate was agreed, the message is at least the threshold, is
- * not a fragment, and compressing makes it smaller. Returns the compressed
- * length, or 0 to send it as it is. */
-static size_t maybe_compress(struct rws_conn *c, const void *data, size_t len, unsigned flags)
+/* Whether a message is compressed: permessage-deflate was agreed, the
+ * message is whole (not a fragment), at least the threshold, and not sent
+ * with RWS_SEND_NO_COMPRESS. */
+static int wants_compress(const struct rws_conn *c, size_t len, unsigned flags)
 {
 	/* the common case, no deflate, leaves on the flag test alone */
-	if ((c->flags & (CF_PMD | CF_PMD_PLAIN)) != CF_PMD ||
-	    (flags & (RWS_SEND_MORE | RWS_SEND_NO_COMPRESS)) || c->s.tx_op || len == 0)
-		return 0;
+	return (c->flags & (CF_PMD | CF_PMD_PLAIN)) == CF_PMD &&
+	       !(flags & (RWS_SEND_MORE | RWS_SEND_NO_COMPRESS)) && !c->s.tx_op && len &&
+	       len >= c->route->dfl.threshold;
+}
+
+/* Hands a message to the pool: its place in the send queue is taken now
+ * (an entry without bytes, counted at its plain size until the frame comes
+ * back), so whatever is sent after it leaves after it. When the reactor's
+ * share of the pool is taken, the job waits in the backlog and reading
+ * from c holds until it moves on. */
+static int send_pooled(struct rws_conn *c, const void *data, size_t len, unsigned op)
+{
+	struct reactor *r = conn_reactor(c);
+	if (rws_session_state(&c->s) != RWS_SESSION_OPEN)
+		return -EPIPE;
+	struct zjob *z = rws_zjob_new(len);
+	struct conn_tx *tx = z ? tx_get(c) : NULL;
+	struct qent *q = tx ? pool_get(&r->qent_pool) : NULL;
+	if (!q) {
+		free(z);
+		tx_trim(c);
+		return -ENOMEM;
+	}
+	memcpy(z->in, data, len);
+	z->kind = ZJOB_COMPRESS;
+	z->level = (uint8_t)c->route->dfl.level;
+	z->op = (uint8_t)op;
+	z->masked = c->s.cfg->role == RWS_ROLE_CLIENT;
+	z->c = c;
+	z->gen = c->gen;
+	z->q = q;
+	z->accounted = len;
+	q->next = NULL;
+	q->b = NULL;
+	q->off = 0;
+	if (tx->tail)
+		tx->tail->next = q;
+	else
+		tx->head = q;
+	tx->tail = q;
+	tx->bytes += len;
+	if (rws_zpool_submit(r, z)) {
+		struct conn_ext *x = rws_conn_ext(c);
+		if (x) {
+			x->zwaiting++;
+			c->flags |= CF_ZWAIT;
+			cancel_recv(c);
+		}
+	}
+	note_bound(c);
+	return 0;
+}
+
+/* Compresses a whole message into the reactor's scratch buffer. Returns
+ * the compressed length, or 0 to send it as it is (it did not shrink, or
+ * memory is short). */
+static size_t compress_inline(struct rws_conn *c, const void *data, size_t len)
+{
 	struct reactor *r = conn_reactor(c);
 	const struct route_deflate *d = &c->route->dfl;
-	if (len < d->threshold)
-		return 0;
 	struct rws_pmd_compressor **z = &r->pmd_comp[d->level];
 	if (!*z && !(*z = rws_pmd_compressor_new(d->level)))
 		return 0;
@@ -937,14 +1107,20 @@ int rws_conn_send_local(struct rws_conn *c, const void *data, size_t len, unsign
 	int rc = check_bound(c);
 	if (rc < 0)
 		return rc;
-	size_t zlen = maybe_compress(c, data, len, flags);
-	int compressed = zlen != 0;
-	if (compressed) {
-		data = conn_reactor(c)->pmd_out;
-		len = zlen;
+	unsigned op = (flags & RWS_SEND_BINARY) ? RWS_OP_BINARY : RWS_OP_TEXT;
+	int compressed = 0;
+	if (wants_compress(c, len, flags)) {
+		struct reactor *r = conn_reactor(c);
+		if (r->srv->zpool && len > r->srv->o.deflate_inline_max)
+			return send_pooled(c, data, len, op);
+		size_t zlen = compress_inline(c, data, len);
+		if (zlen) {
+			data = r->pmd_out;
+			len = zlen;
+			compressed = 1;
+		}
 	}
 	uint8_t hdr[RWS_FRAME_HDR_MAX], key[4];
-	unsigned op = (flags & RWS_SEND_BINARY) ? RWS_OP_BINARY : RWS_OP_TEXT;
 	rc = rws_session_data_header(&c->s, hdr, op, !(flags & RWS_SEND_MORE), compressed, len, key);
 	if (rc < 0)
 		return rc;

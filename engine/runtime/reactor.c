@@ -409,6 +409,9 @@ static void stop_reactor(struct reactor *r);
 static void run_job(struct reactor *r, struct job *j)
 {
 	switch (j->kind) {
+	case JOB_ZDONE:
+		rws_zpool_done(r, (struct zjob *)j);	/* frees it */
+		return;
 	case JOB_SEND:
 		if (live(j))
 			rws_conn_send_local(j->c, j->b->data, j->b->len, j->flags);
@@ -635,6 +638,7 @@ static void teardown_reactor(struct reactor *r)
 	r->zc_mem = NULL;
 	r->zc_free = NULL;
 	r->zc_ok = 0;
+	rws_zpool_forget(r);
 	for (int i = 0; i < 13; i++) {
 		rws_pmd_compressor_free(r->pmd_comp[i]);
 		r->pmd_comp[i] = NULL;

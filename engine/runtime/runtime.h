@@ -30,6 +30,7 @@
 #include "protocol/session.h"
 
 struct reactor;
+struct zpool;
 
 /* A send buffer: refcounted so a broadcast frame is shared by every
  * connection it goes to. Owned by the queues that reference it; freed at
@@ -58,7 +59,7 @@ struct zc_ticket {
 /* One entry of a connection's ordered send queue. */
 struct qent {
 	struct qent *next;
-	struct sbuf *b;
+	struct sbuf *b;		/* NULL: a message the pool is compressing (zpool.c) */
 	size_t off;		/* bytes of b already sent */
 };
 
@@ -101,6 +102,8 @@ enum {
 	CF_EXT_KEEP = 1u << 10,		/* an accessor handed out a pointer into the conn_ext */
 	CF_PMD = 1u << 11,		/* permessage-deflate agreed */
 	CF_PMD_PLAIN = 1u << 12,	/* ... with a window libdeflate cannot keep: we send uncompressed */
+	CF_ZIN = 1u << 13,		/* a message is being inflated in the pool: reading holds */
+	CF_ZWAIT = 1u << 14,		/* a message waits for room in the pool: reading holds */
 };
 
 /* A connection's send queue: present while anything is queued or being
@@ -130,6 +133,9 @@ struct conn_ext {
 	} peer;
 	char *meta;		/* "path\0protocol\0client-ip\0", or NULL: the defaults */
 	struct rws_pmd_window *pmd_window;	/* the client's history, when it keeps context */
+	uint8_t *held;		/* bytes received while a message is inflated in the pool */
+	uint32_t held_len, held_cap;
+	uint32_t zwaiting;	/* its jobs in the reactor's backlog */
 	char ip[48];		/* the peer's address as text, once asked for */
 };
 
@@ -207,7 +213,8 @@ struct tlist {
 };
 
 /* A job posted to a reactor from another thread. */
-enum job_kind { JOB_SEND, JOB_CLOSE, JOB_BROADCAST, JOB_FOREACH, JOB_STOP, JOB_PING, JOB_PONG, JOB_ADOPT };
+enum job_kind { JOB_SEND, JOB_CLOSE, JOB_BROADCAST, JOB_FOREACH, JOB_STOP, JOB_PING, JOB_PONG, JOB_ADOPT,
+		JOB_ZDONE };
 
 struct job {
 	struct job *next;
@@ -222,6 +229,35 @@ struct job {
 	struct sbuf *bz;	/* BROADCAST: the compressed frame for permessage-deflate peers, or NULL */
 	void (*fn)(struct rws_conn *, void *);
 	void *arg;
+};
+
+/* A compression or inflation for the pool (zpool.c). One allocation: the
+ * input follows the struct. The embedded job carries the result back to
+ * the reactor's inbox. */
+enum { ZJOB_COMPRESS = 1, ZJOB_INFLATE = 2 };
+#define ZJOB_E_UTF8 (-1)	/* an inflated text message is not UTF-8 */
+
+struct zjob {
+	struct job j;		/* first: the inbox frees it as a job */
+	struct zjob *next;	/* the pool's queue, a reactor's backlog */
+	struct reactor *r;
+	struct rws_conn *c;
+	uint32_t gen;		/* c's life when submitted */
+	uint8_t kind;
+	uint8_t level;		/* compress: 1..12 */
+	uint8_t op;		/* RWS_OP_TEXT or RWS_OP_BINARY */
+	uint8_t masked;		/* compress: client role */
+	int status;		/* 0, or why it failed (RWS_PMD_E_*, -ENOMEM, ZJOB_E_UTF8) */
+	struct qent *q;		/* compress: the message's place in c's send queue */
+	size_t accounted;	/* compress: bytes counted in c's queue for it meanwhile */
+	struct sbuf *out;	/* compress: the frame, from out->data + out_off */
+	size_t out_off;
+	uint64_t max;		/* inflate: max_payload */
+	struct rws_pmd_window *window;	/* inflate: c's history, or NULL */
+	uint8_t *res;		/* inflate: the message (malloc'd) */
+	size_t res_len;
+	size_t in_len;
+	uint8_t in[];
 };
 
 /* One listen address of the server. */
@@ -279,6 +315,9 @@ struct reactor {
 	struct rws_pmd_decompressor *pmd_dec;
 	uint8_t *pmd_out;		/* compressed output of the message being sent */
 	size_t pmd_out_cap;
+	/* the pool: jobs of this reactor in it, and those waiting for room */
+	unsigned zinpool;
+	struct zjob *zbacklog, *zbacklog_tail;
 	int stopping;
 	uint64_t now;
 	struct rws_hs_request req;	/* scratch for parsing an upgrade */
@@ -296,6 +335,7 @@ struct rws_server {
 	struct rws_session_config scfg;
 	struct route *routes;
 	int nroutes;
+	struct zpool *zpool;		/* deflate workers, when a route compresses */
 	int nreactors;
 	struct reactor *reactors;
 	atomic_uint nconns;		/* across reactors, for max_connections */
@@ -366,6 +406,18 @@ void rws_sbuf_put(struct sbuf *b);
 const struct route *rws_server_find_route(const struct rws_server *s, const char *path,
 					  size_t len);
 int rws_server_trusted(const struct rws_server *s, const struct sockaddr *sa);
+
+/* zpool.c */
+int rws_zpool_start(struct rws_server *s, char *errbuf, size_t errlen);
+void rws_zpool_stop(struct rws_server *s);
+struct zjob *rws_zjob_new(size_t in_len);
+void rws_zjob_free(struct zjob *z);
+int rws_zpool_submit(struct reactor *r, struct zjob *z);
+void rws_zpool_done(struct reactor *r, struct zjob *z);
+void rws_zpool_forget(struct reactor *r);
+/* conn.c, for the pool */
+void rws_conn_zdone(struct zjob *z);
+void rws_conn_zwait_end(struct rws_conn *c);
 
 /* upgrade.c */
 void rws_addr_text(const struct sockaddr *sa, char *out, size_t cap);

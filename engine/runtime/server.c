@@ -331,6 +331,14 @@ int rws_server_start(struct rws_server *s, char *errbuf, size_t errlen)
 			return -ENOMEM;
 	}
 	int started = 0, rc = 0;
+	/* the deflate workers, if any route compresses */
+	for (struct route *rt = s->routes; rt; rt = rt->next)
+		if (rt->dfl.enabled) {
+			rc = rws_zpool_start(s, errbuf, errlen);
+			if (rc < 0)
+				return rc;
+			break;
+		}
 	for (int i = 0; i < n; i++) {
 		struct reactor *r = &s->reactors[i];
 		/* one reactor at a time: the first binds the port the others share */
@@ -361,6 +369,7 @@ int rws_server_start(struct rws_server *s, char *errbuf, size_t errlen)
 				}
 			}
 		join_all(s, started);
+		rws_zpool_stop(s);
 		return rc;
 	}
 	s->started = 1;
@@ -439,6 +448,8 @@ void rws_server_shutdown(struct rws_server *s)
 		rws_reactor_post(&s->reactors[i], j);
 	}
 	join_all(s, s->nreactors);
+	/* the reactors are gone: results still coming are freed with their inboxes */
+	rws_zpool_stop(s);
 	s->started = 0;
 }
 
@@ -462,7 +473,10 @@ void rws_server_destroy(struct rws_server *s)
 			if (j->kind == JOB_ADOPT)
 				close(j->fd);
 			rws_sbuf_put(j->b);
-			free(j);
+			if (j->kind == JOB_ZDONE)
+				rws_zjob_free((struct zjob *)j);
+			else
+				free(j);
 			j = next;
 		}
 		if (r->efd >= 0)
