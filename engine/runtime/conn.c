@@ -31,6 +31,7 @@
 #define SEND_IOV_MAX 64
 
 static void mark_flush(struct rws_conn *c);
+static void resume_reading(struct rws_conn *c);
 
 /* --- buffers -------------------------------------------------------------- */
 
@@ -389,9 +390,29 @@ void rws_conn_teardown(struct rws_conn *c, int code, const char *reason, size_t 
 
 /* --- receiving -------------------------------------------------------------- */
 
+/* Messages of c waiting for the pool add up to max_buffered: reading from
+ * c holds until they have been compressed (the peer is read from no faster
+ * than its messages are compressed). */
+static int zpending_full(const struct rws_conn *c)
+{
+	if (!c->tx || !c->tx->zpending)
+		return 0;
+	size_t max = conn_reactor(c)->srv->o.max_buffered;
+	return max && c->tx->zpending >= max;
+}
+
+/* Whether c's reading holds for the pool: a message of c is being
+ * inflated there, waits for room in it, or c's messages waiting for it add
+ * up to max_buffered. Bytes that arrive meanwhile are kept, not parsed, so
+ * no more work for the pool comes from c until it has caught up. */
+static int pool_holds(const struct rws_conn *c)
+{
+	return (c->flags & (CF_ZIN | CF_ZWAIT)) || zpending_full(c);
+}
+
 void rws_conn_arm_recv(struct rws_conn *c)
 {
-	if (c->phase >= PH_DEAD || (c->flags & (CF_RECV_ARMED | CF_PAUSED | CF_ZIN | CF_ZWAIT)))
+	if (c->phase >= PH_DEAD || (c->flags & (CF_RECV_ARMED | CF_PAUSED)) || pool_holds(c))
 		return;
 	struct io_uring_sqe *sqe = rws_reactor_sqe(conn_reactor(c));
 	io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
@@ -555,7 +576,7 @@ static void queue_reply(struct rws_conn *c, const struct rws_event *ev)
 
 static void session_bytes(struct rws_conn *c, uint8_t *buf, size_t len)
 {
-	if (c->flags & CF_ZIN) {
+	if (pool_holds(c)) {
 		hold_bytes(c, buf, len);
 		return;
 	}
@@ -568,13 +589,33 @@ static void session_bytes(struct rws_conn *c, uint8_t *buf, size_t len)
 		if (ev.type == RWS_EV_NONE)
 			break;
 		on_event(c, &ev);
-		if (c->flags & CF_ZIN) {
+		if (pool_holds(c)) {
 			/* a message went to the pool: what follows it waits */
 			if (pos < len)
 				hold_bytes(c, buf + pos, len - pos);
 			break;
 		}
 	}
+}
+
+/* Once the pool no longer holds c: the bytes kept meanwhile are parsed
+ * (they may hold it again), then the socket is read again. */
+static void resume_reading(struct rws_conn *c)
+{
+	if (pool_holds(c) || c->phase >= PH_DEAD)
+		return;
+	struct conn_ext *x = c->x;
+	if (x && x->held) {
+		uint8_t *held = x->held;
+		uint32_t n = x->held_len;
+		x->held = NULL;
+		x->held_len = x->held_cap = 0;
+		session_bytes(c, held, n);
+		free(held);
+	}
+	rws_conn_arm_recv(c);
+	if (c->phase == PH_OPEN)
+		ext_trim(c);
 }
 
 /* The pool's result for c (zpool.c calls this on c's reactor). */
@@ -593,38 +634,30 @@ void rws_conn_zdone(struct zjob *z)
 		}
 		/* the message takes its place in the queue */
 		struct qent *q = z->q;
+		int was_full = zpending_full(c);
 		q->b = z->out;
 		q->off = z->out_off;
 		c->tx->bytes = c->tx->bytes - z->accounted + (q->b->len - q->off);
+		c->tx->zpending -= z->accounted;
 		z->out = NULL;
 		rws_zjob_free(z);
 		mark_flush(c);
+		if (was_full)
+			resume_reading(c);
 		return;
 	}
 	c->flags &= (uint16_t)~CF_ZIN;
 	if (c->phase == PH_OPEN)
 		deliver_inflated(c, z->status, z->res, z->res_len, z->op == RWS_OP_TEXT);
 	rws_zjob_free(z);
-	/* the frames that came after it */
-	struct conn_ext *x = c->x;
-	if (x && x->held) {
-		uint8_t *held = x->held;
-		uint32_t n = x->held_len;
-		x->held = NULL;
-		x->held_len = x->held_cap = 0;
-		session_bytes(c, held, n);	/* may hold the rest again */
-		free(held);
-	}
-	rws_conn_arm_recv(c);
-	if (c->phase == PH_OPEN)
-		ext_trim(c);
+	resume_reading(c);
 }
 
 /* c's last job waiting for room in the pool has moved on. */
 void rws_conn_zwait_end(struct rws_conn *c)
 {
 	c->flags &= (uint16_t)~CF_ZWAIT;
-	rws_conn_arm_recv(c);
+	resume_reading(c);
 }
 
 void rws_conn_open(struct rws_conn *c)
@@ -776,6 +809,12 @@ static struct conn_tx *tx_get(struct rws_conn *c)
 size_t rws_conn_queued(const struct rws_conn *c)
 {
 	return c->tx ? c->tx->bytes : 0;
+}
+
+/* Queued bytes the peer is slow to take: all but those still in the pool */
+static size_t wire_queued(const struct rws_conn *c)
+{
+	return c->tx ? c->tx->bytes - c->tx->zpending : 0;
 }
 
 static void mark_flush(struct rws_conn *c)
@@ -967,7 +1006,7 @@ void rws_conn_on_send(struct rws_conn *c, int res)
 		rws_sbuf_put(q->b);
 		pool_put(&r->qent_pool, q);
 	}
-	if ((c->flags & CF_OVER_BOUND) && tx->bytes < r->srv->o.max_buffered) {
+	if ((c->flags & CF_OVER_BOUND) && wire_queued(c) < r->srv->o.max_buffered) {
 		c->flags &= (uint16_t)~CF_OVER_BOUND;
 		if (c->phase == PH_OPEN && c->route->h.on_drain)
 			c->route->h.on_drain(c->route->h.ctx, c);
@@ -979,12 +1018,22 @@ void rws_conn_on_send(struct rws_conn *c, int res)
 
 /* --- the calls behind the API, on the owner thread ------------------------- */
 
-/* Applies the backpressure policy before a send. Returns 0 to go on. */
+/* How far past max_buffered the messages waiting for the pool may go
+ * before a producer that ignores the held reading (a timer, another
+ * connection's messages) meets the policy */
+#define ZPENDING_HARD 4
+
+/* Applies the backpressure policy before a send: bytes ready for the wire
+ * at max_buffered (a peer that does not read), or messages waiting for the
+ * pool at ZPENDING_HARD times it. Returns 0 to go on. */
 static int check_bound(struct rws_conn *c)
 {
 	const struct rws_server_options *o = &conn_reactor(c)->srv->o;
 	size_t max = o->max_buffered;
-	if (!max || rws_conn_queued(c) < max)
+	if (!max || !c->tx)
+		return 0;
+	size_t zp = c->tx->zpending;
+	if (c->tx->bytes - zp < max && zp < ZPENDING_HARD * max)
 		return 0;
 	if (o->backpressure == RWS_BP_REFUSE)
 		return -ENOBUFS;
@@ -995,7 +1044,7 @@ static int check_bound(struct rws_conn *c)
 static void note_bound(struct rws_conn *c)
 {
 	size_t max = conn_reactor(c)->srv->o.max_buffered;
-	if (max && rws_conn_queued(c) >= max)
+	if (max && wire_queued(c) >= max)
 		c->flags |= CF_OVER_BOUND;
 }
 
@@ -1004,7 +1053,7 @@ int rws_conn_queue_broadcast(struct rws_conn *c, struct sbuf *b)
 	if (c->phase != PH_OPEN || rws_session_state(&c->s) != RWS_SESSION_OPEN || c->s.tx_op)
 		return -EPIPE;	/* closing, or in the middle of its own fragmented message */
 	size_t max = conn_reactor(c)->srv->o.max_buffered;
-	if (max && rws_conn_queued(c) >= max) {
+	if (max && wire_queued(c) >= max) {
 		/* nobody to refuse it to: a recipient that cannot keep up is
 		 * told so rather than silently missing messages */
 		rws_conn_close_local(c, RWS_CLOSE_POLICY, "too slow for the broadcast rate");
@@ -1063,6 +1112,9 @@ static int send_pooled(struct rws_conn *c, const void *data, size_t len, unsigne
 		tx->head = q;
 	tx->tail = q;
 	tx->bytes += len;
+	tx->zpending += len;
+	if (zpending_full(c))
+		cancel_recv(c);
 	if (rws_zpool_submit(r, z)) {
 		struct conn_ext *x = rws_conn_ext(c);
 		if (x) {

@@ -110,7 +110,8 @@ enum {
  * sent, so an idle connection holds none. */
 struct conn_tx {
 	struct qent *head, *tail;
-	size_t bytes;		/* queued and not yet sent */
+	size_t bytes;		/* queued and not yet sent, with zpending */
+	size_t zpending;	/* of which messages still in the pool (at their plain size) */
 	struct rws_conn *fnext;	/* the reactor's flush list */
 	struct sendmem *sm;	/* msghdr+iovec of the sendmsg in flight */
 };

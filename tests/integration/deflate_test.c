@@ -486,11 +486,48 @@ Test(deflate, node_client_context)
 }
 
 /* Python websockets with its defaults (it offers client_max_window_bits):
- * negotiated; text and binary below and above the threshold and 1 MiB */
+ * negotiated; text and binary below and above the threshold, 1 MiB and
+ * 16 MiB */
 Test(deflate, py_echo)
 {
-	struct daemon *d = deflate_daemon("16M");
-	peer_ok(d, PEER_PY, "echo", "sizes=10,1023,1024,65536,1048576", NULL);
+	struct daemon *d = deflate_daemon("64M");
+	peer_ok(d, PEER_PY, "echo", "sizes=10,1023,1024,65536,1048576,16777216", NULL);
+}
+
+/* ringwsd with every message through the worker pool (inline-max 0) or
+ * with the default split (small ones inline). The peers below write all
+ * their messages (about 10 MB) before reading any echo, which to the
+ * server is a peer that does not read: the send queue bound is raised so
+ * that it is not closed for that (1008). */
+static struct daemon *pool_daemon(const char *inline_max)
+{
+	return daemon_start("--route", route("/", "echo"), "--deflate", "--max-payload", "64M",
+			    "--max-buffered", "64M", "--deflate-inline-max", inline_max,
+			    "--deflate-concurrency", "2", NULL);
+}
+
+/* Compressed messages sent in fragments (each fragment compressed, RSV1 on
+ * the first) by both peers come back whole: 4 KiB to 1 MiB, and 16 MiB */
+Test(deflate, fragmented_both_peers)
+{
+	struct daemon *d = pool_daemon("0");
+	peer_ok(d, PEER_NODE, "fragmented", "sizes=4096,65536,1048576,16777216", "parts=3", NULL);
+	peer_ok(d, PEER_PY, "fragmented", "sizes=4096,65536,1048576", "parts=4", NULL);
+	struct daemon *inl = deflate_daemon("16M");
+	peer_ok(inl, PEER_NODE, "fragmented", "sizes=4096,65536", "parts=2", NULL);
+}
+
+/* Order under pool pressure: 200 messages of 20 B to 256 KiB, some below
+ * the threshold (sent at once), most compressed in the pool by two
+ * workers that finish in any order, all sent before any echo is read:
+ * every echo comes back in the order sent */
+Test(deflate, order_under_pool_pressure)
+{
+	struct daemon *d = pool_daemon("0");
+	peer_ok(d, PEER_NODE, "pipeline", "n=200", NULL);
+	peer_ok(d, PEER_PY, "pipeline", "n=120", NULL);
+	struct daemon *split = pool_daemon("16384");
+	peer_ok(split, PEER_NODE, "pipeline", "n=200", NULL);
 }
 
 /* Python websockets keeps its context only when the server allows it */
@@ -797,6 +834,59 @@ Test(deflate, raw_bomb_fragmented)
 	wire_free(&w);
 	free(z);
 	expect_fail(fd, 1009);
+}
+
+/* RSS growth per connection of n idle connections opened with offer
+ * (NULL: none), measured after the handshakes' memory has been given back
+ * (the reactors trim a second after a burst); then they are closed. */
+static double idle_bytes_per_conn(struct daemon *d, const char *offer, int n, int deflated)
+{
+	int *fds = malloc((size_t)n * sizeof(*fds));
+	char ext[256];
+	uint8_t t[2000];
+	memset(t, 'q', sizeof(t));
+	/* warm up: the reactor's compressor (made on first use, one per
+	 * reactor, not per connection) exists on each before the baseline */
+	for (int r = 0; r < 16; r++) {
+		int fd = open_offer(d->port, offer, ext, sizeof(ext));
+		send_frame(fd, FIN | OP_TEXT, t, sizeof(t));
+		expect_echo(fd, OP_TEXT, t, sizeof(t), deflated ? COMPRESSED : PLAIN);
+		close_with(fd, 1000);
+	}
+	usleep(1500 * 1000);
+	long before = mem_kib(d->pid, "VmRSS");
+	for (int i = 0; i < n; i++) {
+		fds[i] = open_offer(d->port, offer, ext, sizeof(ext));
+		cr_assert_eq(ext[0] != 0, deflated, "connection %d: extension answer \"%s\"", i, ext);
+	}
+	/* one echo on the last: every upgrade before it has been handled */
+	send_frame(fds[n - 1], FIN | OP_TEXT, t, sizeof(t));
+	expect_echo(fds[n - 1], OP_TEXT, t, sizeof(t), deflated ? COMPRESSED : PLAIN);
+	usleep(1500 * 1000);
+	long after = mem_kib(d->pid, "VmRSS");
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	free(fds);
+	return (double)(after - before) * 1024.0 / n;
+}
+
+/* 10,000 idle connections with permessage-deflate agreed hold no
+ * compression state: the server's memory per connection is what it is
+ * without the extension (both reported), and the object's 128 bytes plus
+ * allocator noise */
+Test(deflate, idle_memory_10000_connections, .timeout = 120)
+{
+	enum { N = 10000 };
+	/* a server each: connection objects are reused, never given back */
+	double with = idle_bytes_per_conn(deflate_daemon("16M"), "permessage-deflate", N, 1);
+	double without = idle_bytes_per_conn(deflate_daemon("16M"), NULL, N, 0);
+	cr_log_info("ringwsd memory per idle connection, %d connections: %.0f B with "
+		    "permessage-deflate agreed, %.0f B without", N, with, without);
+	fprintf(stderr, "deflate: idle memory per connection at %d: %.0f B with deflate, "
+		"%.0f B without\n", N, with, without);
+	cr_assert_leq(with, without + 16, "deflate costs %.0f B per idle connection, plain %.0f B",
+		      with, without);
+	cr_assert_leq(with, 256, "%.0f B per idle connection with deflate", with);
 }
 
 /* --- negotiation ------------------------------------------------------------- */

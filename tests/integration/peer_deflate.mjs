@@ -183,6 +183,55 @@ const SCENARIOS = {
 		}
 		await closeNormally(ws);
 	},
+
+	// sizes=... parts=K: each text message sent as K fragments (ws
+	// compresses each fragment, RSV1 on the first), echoed whole
+	async fragmented() {
+		const sizes = list(P.sizes, '4096,65536,1048576').map(Number);
+		const k = +(P.parts || 3);
+		const ws = await connect();
+		checkNegotiated(ws);
+		obs.echoed = [];
+		for (const n of sizes) {
+			phase = `echoing ${n} bytes in ${k} fragments`;
+			const m = text(n);
+			const step = Math.ceil(n / k);
+			for (let at = 0; at < n; at += step)
+				ws.send(m.subarray(at, Math.min(n, at + step)), { binary: false, fin: at + step >= n });
+			const got = await nextMessage(ws);
+			expect(!got.isBinary, `fragmented text of ${n} bytes came back as binary`);
+			const d = firstDiff(m, got.data);
+			expect(d < 0, `fragmented text of ${n} bytes: echo of ${got.data.length} bytes differs at ${d}`);
+			obs.echoed.push(n);
+		}
+		await closeNormally(ws);
+	},
+
+	// n=N: N text messages of sizes from 20 B to 256 KiB, all sent before
+	// any echo is read; the echoes must come back in the order sent
+	async pipeline() {
+		const n = +(P.n || 200);
+		const sizes = [20, 3000, 100, 70000, 1500, 262144, 9000];
+		const ws = await connect();
+		checkNegotiated(ws);
+		const sent = [];
+		phase = `sending ${n} messages`;
+		for (let i = 0; i < n; i++) {
+			const m = Buffer.concat([Buffer.from(`#${i}#`), text(sizes[i % sizes.length])]);
+			sent.push(m);
+			ws.send(m, { binary: false });
+		}
+		for (let i = 0; i < n; i++) {
+			phase = `reading echo ${i} of ${n}`;
+			const got = await nextMessage(ws);
+			const d = firstDiff(sent[i], got.data);
+			expect(d < 0, `echo ${i} (${got.data.length} bytes, starts ` +
+				`${JSON.stringify(got.data.subarray(0, 8).toString())}) is not message ${i} ` +
+				`(${sent[i].length} bytes): differs at ${d}`);
+		}
+		obs.echoed = n;
+		await closeNormally(ws);
+	},
 };
 
 const run = SCENARIOS[scenario];

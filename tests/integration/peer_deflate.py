@@ -115,7 +115,58 @@ async def similar():
         await close_normally(ws)
 
 
-SCENARIOS = {"echo": echo, "similar": similar}
+async def fragmented():
+    """sizes=... parts=K: each text message sent as K fragments (websockets
+    compresses each frame, RSV1 on the first), echoed whole."""
+    global phase
+    sizes = [int(s) for s in lst("sizes", "4096,65536,1048576")]
+    k = int(P.get("parts", "3"))
+    obs["echoed"] = []
+    async with connect() as ws:
+        check_negotiated(ws)
+        for n in sizes:
+            m = data_text(n)
+            step = -(-len(m) // k)
+            phase = f"echoing {n} bytes in {k} fragments"
+            await ws.send([m[i:i + step] for i in range(0, len(m), step)])
+            got = await ws.recv()
+            expect(isinstance(got, str), f"fragmented text of {n} bytes came back as binary")
+            d = first_diff(m, got)
+            expect(d < 0, f"fragmented text of {n} bytes: echo differs at {d}")
+            obs["echoed"].append(n)
+        await close_normally(ws)
+
+
+async def pipeline():
+    """n=N: N text messages of 20 B to 256 KiB sent before any echo is
+    read; the echoes must come back in the order sent."""
+    global phase
+    n = int(P.get("n", "200"))
+    sizes = [20, 3000, 100, 70000, 1500, 262144, 9000]
+    async with connect() as ws:
+        check_negotiated(ws)
+        sent = []
+
+        async def send_all():
+            for i in range(n):
+                m = f"#{i}#" + data_text(sizes[i % len(sizes)])
+                sent.append(m)
+                await ws.send(m)
+        phase = f"sending {n} messages"
+        writer = asyncio.ensure_future(send_all())
+        for i in range(n):
+            phase = f"reading echo {i} of {n}"
+            got = await ws.recv()
+            while len(sent) <= i:
+                await asyncio.sleep(0)
+            expect(got == sent[i], f"echo {i} ({len(got)} chars, starts {got[:8]!r}) "
+                   f"is not message {i} ({len(sent[i])} chars)")
+        await writer
+        obs["echoed"] = n
+        await close_normally(ws)
+
+
+SCENARIOS = {"echo": echo, "similar": similar, "fragmented": fragmented, "pipeline": pipeline}
 
 
 def main():

@@ -325,3 +325,22 @@ Test(zpool, peers_gone_with_jobs_in_the_pool)
 	read_all(fd, w.count, &pongs);
 	close_1000(fd);
 }
+
+/* Messages waiting for the pool past max_buffered hold the reading of
+ * their connection instead of closing it: a peer that reads its echoes
+ * while it pipelines large messages gets them all */
+Test(zpool, waiting_for_the_pool_holds_reading_not_closes)
+{
+	opts.deflate_concurrency = 1;
+	opts.max_buffered = 128 * 1024;
+	start();
+	int fd = open_deflate();
+	struct writer w = { .fd = fd, .count = 120 };
+	pthread_t t;
+	pthread_create(&t, NULL, write_all, &w);
+	int pongs = 0;
+	read_all(fd, w.count, &pongs);
+	pthread_join(t, NULL);
+	cr_assert_eq(w.rc, 0);
+	close_1000(fd);
+}
