@@ -17,6 +17,7 @@
  *
  *     [route *]                       "*": any path no other route matches
  *     plugin = /usr/local/lib/ringws/echo.so
+ *     deflate = off                   a route's own permessage-deflate key
  *
  * Blank lines are ignored, and blanks around names and values. A '#' after
  * a blank starts a comment that runs to the end of the line. A value in
@@ -24,14 +25,23 @@
  * " #" or begin or end with blanks. Settings: listen,
  * threads, max-payload, max-connections, handshake-timeout, close-timeout,
  * max-buffered, backpressure, trusted-proxy, log-level, recv-buffers,
- * recv-buffer-size, send-zc-min (the command line's
- * long options without "--"). A later line overrides an earlier one,
+ * recv-buffer-size, send-zc-min, deflate, deflate-threshold, deflate-level,
+ * deflate-client-context, deflate-server-max-window-bits,
+ * deflate-client-max-window-bits, deflate-concurrency, deflate-inline-max
+ * (the command line's long options without "--"). A later line overrides an earlier one,
  * except listen: each listen line adds an address (the same one twice is
  * an error), and the command line's --listen list replaces the file's.
  * Any error names the file and line, and ringwsd exits with status 2.
  *
+ * A [route] section may also give the permessage-deflate keys deflate,
+ * deflate-threshold, deflate-level, deflate-client-context,
+ * deflate-server-max-window-bits and deflate-client-max-window-bits (the
+ * pool's deflate-concurrency and deflate-inline-max are server-wide). A
+ * route with any of them gets settings of its own: the server's (file and
+ * command line), with the keys its section gives in their place.
+ *
  * The command line's --route replaces the file's route for the same path
- * whole (plugin and args); --arg sets the args of any route.
+ * whole (plugin, args and deflate keys); --arg sets the args of any route.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -69,6 +79,8 @@ void rwsd_config_free(struct rwsd_config *c)
 		free(c->routes[i].plugin);
 		free(c->routes[i].args);
 		free(c->routes[i].origin);
+		for (int k = 0; k < RWSD_DFL_NKEYS; k++)
+			free(c->routes[i].deflate_at[k]);
 	}
 	free(c->routes);
 	free(c->listens);
@@ -265,30 +277,46 @@ bad:
 
 enum setting_kind { S_LISTEN, S_THREADS, S_PAYLOAD, S_CONNS, S_HS_TIMEOUT, S_CLOSE_TIMEOUT,
 		    S_BUFFERED, S_BACKPRESSURE, S_TRUSTED, S_LOG_LEVEL, S_RECV_BUFFERS,
-		    S_RECV_BUFFER_SIZE, S_SEND_ZC_MIN, S_DEFLATE, S_DEFLATE_THRESHOLD, S_DEFLATE_LEVEL,
-		    S_DEFLATE_CLIENT_CONTEXT };
+		    S_RECV_BUFFER_SIZE, S_SEND_ZC_MIN, S_DEFLATE_KEY, S_DEFLATE_CONCURRENCY,
+		    S_DEFLATE_INLINE_MAX };
+
+/* The deflate keys' names, which the settings below share (enum
+ * rwsd_deflate_key's order). */
+static const char *const deflate_keys[RWSD_DFL_NKEYS] = {
+	[RWSD_DFL_ENABLED] = "deflate",
+	[RWSD_DFL_THRESHOLD] = "deflate-threshold",
+	[RWSD_DFL_LEVEL] = "deflate-level",
+	[RWSD_DFL_CLIENT_CONTEXT] = "deflate-client-context",
+	[RWSD_DFL_SERVER_WINDOW] = "deflate-server-max-window-bits",
+	[RWSD_DFL_CLIENT_WINDOW] = "deflate-client-max-window-bits",
+};
 
 static const struct setting {
 	const char *name;
 	enum setting_kind kind;
+	enum rwsd_deflate_key key;	/* for S_DEFLATE_KEY; RWSD_DFL_NKEYS for the others */
 } settings[] = {
-	{ "listen", S_LISTEN },
-	{ "threads", S_THREADS },
-	{ "max-payload", S_PAYLOAD },
-	{ "max-connections", S_CONNS },
-	{ "handshake-timeout", S_HS_TIMEOUT },
-	{ "close-timeout", S_CLOSE_TIMEOUT },
-	{ "max-buffered", S_BUFFERED },
-	{ "backpressure", S_BACKPRESSURE },
-	{ "trusted-proxy", S_TRUSTED },
-	{ "log-level", S_LOG_LEVEL },
-	{ "recv-buffers", S_RECV_BUFFERS },
-	{ "recv-buffer-size", S_RECV_BUFFER_SIZE },
-	{ "send-zc-min", S_SEND_ZC_MIN },
-	{ "deflate", S_DEFLATE },
-	{ "deflate-threshold", S_DEFLATE_THRESHOLD },
-	{ "deflate-level", S_DEFLATE_LEVEL },
-	{ "deflate-client-context", S_DEFLATE_CLIENT_CONTEXT },
+	{ "listen", S_LISTEN, RWSD_DFL_NKEYS },
+	{ "threads", S_THREADS, RWSD_DFL_NKEYS },
+	{ "max-payload", S_PAYLOAD, RWSD_DFL_NKEYS },
+	{ "max-connections", S_CONNS, RWSD_DFL_NKEYS },
+	{ "handshake-timeout", S_HS_TIMEOUT, RWSD_DFL_NKEYS },
+	{ "close-timeout", S_CLOSE_TIMEOUT, RWSD_DFL_NKEYS },
+	{ "max-buffered", S_BUFFERED, RWSD_DFL_NKEYS },
+	{ "backpressure", S_BACKPRESSURE, RWSD_DFL_NKEYS },
+	{ "trusted-proxy", S_TRUSTED, RWSD_DFL_NKEYS },
+	{ "log-level", S_LOG_LEVEL, RWSD_DFL_NKEYS },
+	{ "recv-buffers", S_RECV_BUFFERS, RWSD_DFL_NKEYS },
+	{ "recv-buffer-size", S_RECV_BUFFER_SIZE, RWSD_DFL_NKEYS },
+	{ "send-zc-min", S_SEND_ZC_MIN, RWSD_DFL_NKEYS },
+	{ "deflate", S_DEFLATE_KEY, RWSD_DFL_ENABLED },
+	{ "deflate-threshold", S_DEFLATE_KEY, RWSD_DFL_THRESHOLD },
+	{ "deflate-level", S_DEFLATE_KEY, RWSD_DFL_LEVEL },
+	{ "deflate-client-context", S_DEFLATE_KEY, RWSD_DFL_CLIENT_CONTEXT },
+	{ "deflate-server-max-window-bits", S_DEFLATE_KEY, RWSD_DFL_SERVER_WINDOW },
+	{ "deflate-client-max-window-bits", S_DEFLATE_KEY, RWSD_DFL_CLIENT_WINDOW },
+	{ "deflate-concurrency", S_DEFLATE_CONCURRENCY, RWSD_DFL_NKEYS },
+	{ "deflate-inline-max", S_DEFLATE_INLINE_MAX, RWSD_DFL_NKEYS },
 };
 
 /* "on"/"off" (also yes/no, true/false, 1/0) */
@@ -304,6 +332,146 @@ static int parse_bool(const char *v, int *out, char *err, size_t errlen)
 	}
 	snprintf(err, errlen, "'%s' is neither on nor off", v);
 	return -EINVAL;
+}
+
+/* A whole number from lo to hi (or 0, with zero_ok); what names the values
+ * allowed, for the message: "'13' is not a level from 1 to 12". */
+static int parse_range(const char *v, int lo, int hi, int zero_ok, const char *what, int *out,
+		       char *err, size_t errlen)
+{
+	uint64_t n;
+
+	if (parse_number(v, (uint64_t)hi, 0, &n, err, errlen) < 0 ||
+	    (n < (uint64_t)lo && !(zero_ok && n == 0))) {
+		snprintf(err, errlen, "'%s' is not %s", v, what);
+		return -EINVAL;
+	}
+	*out = (int)n;
+	return 0;
+}
+
+#define WINDOW_RANGE "a window size from 8 to 15 bits (or 0, meaning 15)"
+
+/* Reads the value of deflate key k into its field of d. */
+static int parse_deflate(enum rwsd_deflate_key k, const char *v, struct rws_deflate_options *d,
+			 char *err, size_t errlen)
+{
+	uint64_t n;
+	int r;
+
+	switch (k) {
+	case RWSD_DFL_ENABLED:
+		return parse_bool(v, &d->enabled, err, errlen);
+	case RWSD_DFL_CLIENT_CONTEXT:
+		return parse_bool(v, &d->client_context, err, errlen);
+	case RWSD_DFL_THRESHOLD:
+		if ((r = parse_number(v, UINT32_MAX, 1, &n, err, errlen)) < 0)
+			return r;
+		d->threshold = (uint32_t)n;
+		return 0;
+	case RWSD_DFL_LEVEL:
+		return parse_range(v, 1, 12, 0, "a level from 1 to 12", &d->level, err, errlen);
+	case RWSD_DFL_SERVER_WINDOW:
+		return parse_range(v, 8, 15, 1, WINDOW_RANGE, &d->server_max_window_bits, err,
+				   errlen);
+	case RWSD_DFL_CLIENT_WINDOW:
+		return parse_range(v, 8, 15, 1, WINDOW_RANGE, &d->client_max_window_bits, err,
+				   errlen);
+	case RWSD_DFL_NKEYS:
+		break;
+	}
+	return -EINVAL;
+}
+
+/* Copies the field of key k from src to dst. */
+static void copy_deflate(enum rwsd_deflate_key k, struct rws_deflate_options *dst,
+			 const struct rws_deflate_options *src)
+{
+	switch (k) {
+	case RWSD_DFL_ENABLED: dst->enabled = src->enabled; break;
+	case RWSD_DFL_THRESHOLD: dst->threshold = src->threshold; break;
+	case RWSD_DFL_LEVEL: dst->level = src->level; break;
+	case RWSD_DFL_CLIENT_CONTEXT: dst->client_context = src->client_context; break;
+	case RWSD_DFL_SERVER_WINDOW: dst->server_max_window_bits = src->server_max_window_bits; break;
+	case RWSD_DFL_CLIENT_WINDOW: dst->client_max_window_bits = src->client_max_window_bits; break;
+	case RWSD_DFL_NKEYS: break;
+	}
+}
+
+/* Sets the server option of deflate key k from d's field. */
+static void deflate_to_options(enum rwsd_deflate_key k, const struct rws_deflate_options *d,
+			       struct rws_server_options *o)
+{
+	switch (k) {
+	case RWSD_DFL_ENABLED: o->deflate = d->enabled; break;
+	case RWSD_DFL_THRESHOLD: o->deflate_threshold = d->threshold; break;
+	case RWSD_DFL_LEVEL: o->deflate_level = d->level; break;
+	case RWSD_DFL_CLIENT_CONTEXT: o->deflate_client_context = d->client_context; break;
+	case RWSD_DFL_SERVER_WINDOW: o->deflate_server_max_window_bits = d->server_max_window_bits; break;
+	case RWSD_DFL_CLIENT_WINDOW: o->deflate_client_max_window_bits = d->client_max_window_bits; break;
+	case RWSD_DFL_NKEYS: break;
+	}
+}
+
+const char *rwsd_deflate_key_name(enum rwsd_deflate_key k)
+{
+	return (unsigned)k < RWSD_DFL_NKEYS ? deflate_keys[k] : "?";
+}
+
+/* The deflate key called name, or -1. */
+static int deflate_key(const char *name)
+{
+	for (int k = 0; k < RWSD_DFL_NKEYS; k++)
+		if (strcmp(deflate_keys[k], name) == 0)
+			return k;
+	return -1;
+}
+
+int rwsd_route_has_deflate(const struct rwsd_route *r)
+{
+	for (int k = 0; k < RWSD_DFL_NKEYS; k++)
+		if (r->deflate_at[k])
+			return 1;
+	return 0;
+}
+
+void rwsd_route_deflate_apply(const struct rwsd_route *r, struct rws_deflate_options *d)
+{
+	for (int k = 0; k < RWSD_DFL_NKEYS; k++)
+		if (r->deflate_at[k])
+			copy_deflate((enum rwsd_deflate_key)k, d, &r->deflate);
+}
+
+void rwsd_route_deflate_describe(const struct rwsd_route *r, char *out, size_t outlen)
+{
+	const struct rws_deflate_options *d = &r->deflate;
+	size_t n = 0;
+
+	if (outlen)
+		out[0] = '\0';
+	for (int k = 0; k < RWSD_DFL_NKEYS && n < outlen; k++) {
+		char v[32];
+		int w;
+
+		if (!r->deflate_at[k])
+			continue;
+		switch ((enum rwsd_deflate_key)k) {
+		case RWSD_DFL_ENABLED: snprintf(v, sizeof(v), "%s", d->enabled ? "on" : "off"); break;
+		case RWSD_DFL_CLIENT_CONTEXT:
+			snprintf(v, sizeof(v), "%s", d->client_context ? "on" : "off");
+			break;
+		case RWSD_DFL_THRESHOLD: snprintf(v, sizeof(v), "%u", (unsigned)d->threshold); break;
+		case RWSD_DFL_LEVEL: snprintf(v, sizeof(v), "%d", d->level); break;
+		case RWSD_DFL_SERVER_WINDOW: snprintf(v, sizeof(v), "%d", d->server_max_window_bits); break;
+		case RWSD_DFL_CLIENT_WINDOW: snprintf(v, sizeof(v), "%d", d->client_max_window_bits); break;
+		default: v[0] = '\0'; break;
+		}
+		w = snprintf(out + n, outlen - n, "%s%s = %s (%s)", n ? ", " : "", deflate_keys[k], v,
+			     r->deflate_at[k]);
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
 }
 
 int rwsd_config_is_flag(const char *name, size_t len)
@@ -401,23 +569,20 @@ int rwsd_config_set(struct rwsd_config *c, const char *name, const char *v, char
 		}
 		c->opts.recv_buffer_size = (uint32_t)n;
 		return 0;
-	case S_DEFLATE:
-		return parse_bool(v, &c->opts.deflate, err, errlen);
-	case S_DEFLATE_CLIENT_CONTEXT:
-		return parse_bool(v, &c->opts.deflate_client_context, err, errlen);
-	case S_DEFLATE_THRESHOLD:
+	case S_DEFLATE_KEY: {
+		struct rws_deflate_options d = { .struct_size = sizeof(d) };
+		if ((r = parse_deflate(st->key, v, &d, err, errlen)) < 0)
+			return r;
+		deflate_to_options(st->key, &d, &c->opts);
+		return 0;
+	}
+	case S_DEFLATE_CONCURRENCY:
+		return parse_range(v, 1, 256, 0, "a number of threads from 1 to 256",
+				   &c->opts.deflate_concurrency, err, errlen);
+	case S_DEFLATE_INLINE_MAX:
 		if ((r = parse_number(v, UINT32_MAX, 1, &n, err, errlen)) < 0)
 			return r;
-		c->opts.deflate_threshold = (uint32_t)n;
-		return 0;
-	case S_DEFLATE_LEVEL:
-		if ((r = parse_number(v, 12, 0, &n, err, errlen)) < 0)
-			return r;
-		if (n < 1) {
-			snprintf(err, errlen, "'%s' is not a level from 1 to 12", v);
-			return -EINVAL;
-		}
-		c->opts.deflate_level = (int)n;
+		c->opts.deflate_inline_max = (uint32_t)n;
 		return 0;
 	case S_SEND_ZC_MIN:
 		if ((r = parse_number(v, 1u << 20, 1, &n, err, errlen)) < 0)
@@ -507,6 +672,11 @@ static int fill_route(struct rwsd_route *r, const char *path, char *file, const 
 	free(r->plugin);
 	free(r->args);
 	free(r->origin);
+	for (int k = 0; k < RWSD_DFL_NKEYS; k++) {
+		free(r->deflate_at[k]);
+		r->deflate_at[k] = NULL;
+	}
+	memset(&r->deflate, 0, sizeof(r->deflate));
 	r->path = p;
 	r->plugin = file;
 	r->args = a;
@@ -713,8 +883,22 @@ static int route_setting(struct parser *p, const char *name, const char *value)
 		r->args = s;
 		return 0;
 	}
-	return fail(p, p->line, "'%s' is not a route setting: a [route] section has 'plugin' "
-		    "and 'args'", name);
+	if ((e = deflate_key(name)) >= 0) {
+		if (parse_deflate((enum rwsd_deflate_key)e, value, &r->deflate, why, sizeof(why)) < 0)
+			return fail(p, p->line, "%s (in [route %s]): %s", name, r->path, why);
+		if (asprintf(&s, "%s:%u", p->file, p->line) < 0)
+			return fail(p, p->line, "out of memory");
+		free(r->deflate_at[e]);
+		r->deflate_at[e] = s;
+		return 0;
+	}
+	if (rwsd_config_setting(name, strlen(name)))
+		return fail(p, p->line, "'%s' is a server setting: server settings come before the "
+			    "first [route] section", name);
+	return fail(p, p->line, "'%s' is not a route setting: a [route] section has 'plugin', "
+		    "'args' and the keys deflate, deflate-threshold, deflate-level, "
+		    "deflate-client-context, deflate-server-max-window-bits and "
+		    "deflate-client-max-window-bits", name);
 }
 
 static int parse_line(struct parser *p, char *s)

@@ -10,12 +10,29 @@
 
 #include "ringws.h"
 
+/* The permessage-deflate keys a [route PATH] section may give; each one
+ * overrides the server setting of the same name for that route. */
+enum rwsd_deflate_key {
+	RWSD_DFL_ENABLED,		/* deflate */
+	RWSD_DFL_THRESHOLD,		/* deflate-threshold */
+	RWSD_DFL_LEVEL,			/* deflate-level */
+	RWSD_DFL_CLIENT_CONTEXT,	/* deflate-client-context */
+	RWSD_DFL_SERVER_WINDOW,		/* deflate-server-max-window-bits */
+	RWSD_DFL_CLIENT_WINDOW,		/* deflate-client-max-window-bits */
+	RWSD_DFL_NKEYS
+};
+
 /* One route: connections to `path` go to the plugin in `plugin`. */
 struct rwsd_route {
 	char *path;	/* "/chat", or "*" for any path */
 	char *plugin;	/* the .so to load, as dlopen will be given it */
 	char *args;	/* the plugin's argument string; never NULL */
 	char *origin;	/* where it was defined, for messages: "FILE:LINE" or "--route" */
+	/* the deflate keys of its section: their values (the fields of keys
+	 * not given are unused), and where each was given ("FILE:LINE"), or
+	 * NULL for a key not given */
+	struct rws_deflate_options deflate;
+	char *deflate_at[RWSD_DFL_NKEYS];
 };
 
 /* One listen address. */
@@ -50,7 +67,11 @@ void rwsd_config_free(struct rwsd_config *c);
  * "--" in front, on the command line (c->source says which: "listen" adds
  * an address, and the first of a new source replaces the older list): listen, threads, max-payload,
  * max-connections, handshake-timeout, close-timeout, max-buffered,
- * backpressure, trusted-proxy, log-level. Returns 0, -ENOENT for an unknown name, or
+ * backpressure, trusted-proxy, log-level, recv-buffers, recv-buffer-size,
+ * send-zc-min and the deflate settings (deflate, deflate-threshold,
+ * deflate-level, deflate-client-context, deflate-server-max-window-bits,
+ * deflate-client-max-window-bits, deflate-concurrency, deflate-inline-max).
+ * Returns 0, -ENOENT for an unknown name, or
  * -EINVAL with the reason in err (without the setting's name). */
 int rwsd_config_set(struct rwsd_config *c, const char *name, const char *value, char *err,
 		    size_t errlen);
@@ -77,6 +98,21 @@ int rwsd_config_route(struct rwsd_config *c, const char *path, const char *plugi
 /* Sets the argument string of the route at path. Returns 0, or -ENOENT if
  * no route has that path. */
 int rwsd_config_args(struct rwsd_config *c, const char *path, const char *args);
+
+/* 1 if r's section gave any deflate key: the route then gets settings of
+ * its own (rws_server_route_deflate). */
+int rwsd_route_has_deflate(const struct rwsd_route *r);
+
+/* Overrides in d (the server's settings, from rws_server_deflate_defaults)
+ * the keys r's section gave. */
+void rwsd_route_deflate_apply(const struct rwsd_route *r, struct rws_deflate_options *d);
+
+/* The name of deflate key k in the file ("deflate-level"). */
+const char *rwsd_deflate_key_name(enum rwsd_deflate_key k);
+
+/* Lists the deflate keys r's section gave, for messages:
+ * "deflate = off (FILE:LINE), deflate-level = 3 (FILE:LINE)". */
+void rwsd_route_deflate_describe(const struct rwsd_route *r, char *out, size_t outlen);
 
 /* Writes the listen address as HOST:PORT, or [HOST]:PORT for IPv6. */
 void rwsd_config_format_addr(const char *host, unsigned port, char *out, size_t outlen);

@@ -77,9 +77,10 @@ static void fmt_bytes(uint64_t n, char *out, size_t len)
 static void usage(FILE *f)
 {
 	struct rws_server_options o;
-	char payload[32], buffered[32], rbsize[32];
+	char payload[32], buffered[32], rbsize[32], inline_max[32];
 
 	rws_server_options_default(&o);
+	fmt_bytes(o.deflate_inline_max, inline_max, sizeof(inline_max));
 	fmt_bytes(o.max_payload, payload, sizeof(payload));
 	fmt_bytes(o.max_buffered, buffered, sizeof(buffered));
 	fmt_bytes(o.recv_buffer_size, rbsize, sizeof(rbsize));
@@ -110,15 +111,26 @@ static void usage(FILE *f)
 		"  --deflate-client-context[=on|off]  let clients keep their compression context\n"
 		"                             (a window per connection here) instead of asking\n"
 		"                             for client_no_context_takeover (off)\n"
+		"  --deflate-server-max-window-bits N  8 to 15, 0 meaning 15 (15): below 15 it\n"
+		"                             is answered, and messages go out uncompressed\n"
+		"  --deflate-client-max-window-bits N  8 to 15, 0 meaning 15 (15): the largest\n"
+		"                             window a client offering client_max_window_bits\n"
+		"                             may use\n"
+		"  --deflate-concurrency N    compression pool threads, 1 to 256 (%d)\n"
+		"  --deflate-inline-max BYTES  compress and inflate messages up to this size on\n"
+		"                             the reactor, larger ones in the pool (%s; 0: all\n"
+		"                             in the pool)\n"
 		"  --help                     this text\n"
 		"  --version                  version and plugin ABI\n"
 		"\n"
 		"BYTES take a K, M or G suffix. Options override the config file's settings;\n"
-		"--opt=VALUE works as well as --opt VALUE. Exit status: 2 for a usage, config\n"
+		"--opt=VALUE works as well as --opt VALUE. In the file, a [route PATH] section\n"
+		"may set deflate, deflate-threshold, deflate-level, deflate-client-context and\n"
+		"the two window sizes for that route alone. Exit status: 2 for a usage, config\n"
 		"or plugin error, 1 for a failure at run time, 0 after SIGTERM or SIGINT.\n",
 		payload, o.max_connections, o.handshake_timeout_ms, o.close_timeout_ms, buffered,
 		o.backpressure == RWS_BP_REFUSE ? "refuse" : "close", o.recv_buffers, rbsize,
-		o.deflate_threshold, o.deflate_level);
+		o.deflate_threshold, o.deflate_level, o.deflate_concurrency, inline_max);
 }
 
 /* What the command line says, kept until the config file has been read. */
@@ -254,6 +266,56 @@ static void build_config(struct rwsd_config *cfg, const struct cmdline *cl)
 			  "(see ringwsd --help)");
 }
 
+/* A debug line with the deflate settings of the server (o) or of a route
+ * (d): "WHO: deflate on, deflate-threshold 1K, ...". */
+static void log_deflate(const char *who, const struct rws_server_options *o,
+			const struct rws_deflate_options *d)
+{
+	char threshold[32], inline_max[32];
+
+	if (o) {
+		fmt_bytes(o->deflate_threshold, threshold, sizeof(threshold));
+		fmt_bytes(o->deflate_inline_max, inline_max, sizeof(inline_max));
+		rwsd_debug("%s: deflate %s, deflate-threshold %s, deflate-level %d, "
+			   "deflate-client-context %s, deflate-server-max-window-bits %d, "
+			   "deflate-client-max-window-bits %d, deflate-concurrency %d, "
+			   "deflate-inline-max %s", who, o->deflate ? "on" : "off", threshold,
+			   o->deflate_level, o->deflate_client_context ? "on" : "off",
+			   o->deflate_server_max_window_bits, o->deflate_client_max_window_bits,
+			   o->deflate_concurrency, inline_max);
+	} else {
+		fmt_bytes(d->threshold, threshold, sizeof(threshold));
+		rwsd_debug("%s: deflate %s, deflate-threshold %s, deflate-level %d, "
+			   "deflate-client-context %s, deflate-server-max-window-bits %d, "
+			   "deflate-client-max-window-bits %d", who, d->enabled ? "on" : "off",
+			   threshold, d->level, d->client_context ? "on" : "off",
+			   d->server_max_window_bits, d->client_max_window_bits);
+	}
+}
+
+/* Gives route rt the deflate settings its section asks for: the server's,
+ * with the keys it gave in their place. Returns 0, or the exit status. */
+static int route_deflate(struct rws_server *server, const struct rwsd_route *rt)
+{
+	struct rws_deflate_options d;
+	char keys[1024], who[300];
+	int r;
+
+	if (!rwsd_route_has_deflate(rt))
+		return 0;
+	rws_server_deflate_defaults(server, &d);
+	rwsd_route_deflate_apply(rt, &d);
+	if ((r = rws_server_route_deflate(server, rt->path, &d)) < 0) {
+		rwsd_route_deflate_describe(rt, keys, sizeof(keys));
+		rwsd_error("route %s (%s): its permessage-deflate settings are refused: %s; "
+			   "they are %s", rt->path, rt->origin, rws_strerror(r), keys);
+		return r == -EINVAL ? EXIT_USAGE : 1;
+	}
+	snprintf(who, sizeof(who), "route %s", rt->path);
+	log_deflate(who, NULL, &d);
+	return 0;
+}
+
 /* The reactor count the library will choose (ringws.h: one per online core). */
 /* One line per reactor: how many connections it took, so an operator (and
  * the tests) can see the kernel spread them over every reactor. */
@@ -346,6 +408,7 @@ int main(int argc, char **argv)
 			   cfg.opts.threads, payload, cfg.opts.max_connections,
 			   cfg.opts.handshake_timeout_ms, cfg.opts.close_timeout_ms, buffered,
 			   cfg.opts.backpressure == RWS_BP_REFUSE ? "refuse" : "close");
+		log_deflate("settings", &cfg.opts, NULL);
 	}
 
 	err[0] = '\0';
@@ -379,6 +442,10 @@ int main(int argc, char **argv)
 		}
 		if ((r = rws_server_route(server, rt->path, &plugins[i].handler)) < 0) {
 			rwsd_error("route %s (%s): %s", rt->path, rt->origin, rws_strerror(r));
+			goto err_server;
+		}
+		if ((r = route_deflate(server, rt)) != 0) {
+			status = r;
 			goto err_server;
 		}
 	}
