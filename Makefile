@@ -154,10 +154,11 @@ INTEG_HELPERS := $(filter-out %_test.c,$(wildcard tests/integration/*.c))
 INTEG_BIN := $(INTEG_SRC:tests/integration/%.c=$(BUILD)/integration/%)
 INTEG_DEFS := -DRWS_TOP='"$(CURDIR)"' -DRWS_BUILD='"$(abspath $(BUILD))"'
 
+# -lz: autobahn_pmd_test deflates and inflates with zlib (zlib1g-dev)
 $(BUILD)/integration/%_test: tests/integration/%_test.c $(INTEG_HELPERS)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(WARN) $(DEP) $(CFLAGS) $(INTEG_DEFS) -Itests/integration $< \
-		$(INTEG_HELPERS) -lcriterion -lpthread -o $@
+		$(INTEG_HELPERS) -lcriterion -lpthread -lz -o $@
 
 .PHONY: integration
 integration: test-deps $(BUILD)/ringwsd $(BUILD)/ringload $(BUILD)/embed $(PLUGINS) $(TEST_PLUGINS) $(INTEG_BIN)
