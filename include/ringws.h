@@ -40,7 +40,7 @@ struct rws_upgrade;	/* an upgrade request, during on_upgrade only */
 
 /* permessage-deflate: messages up to this size are compressed and inflated
  * on the reactor by default (see deflate_inline_max) */
-#define RWS_DEFLATE_INLINE_MAX_DEFAULT 16384u
+#define RWS_DEFLATE_INLINE_MAX_DEFAULT 65536u
 
 /* What happens when a send would queue more than max_buffered bytes. */
 enum rws_backpressure {
