@@ -28,6 +28,7 @@
 #include "runtime/runtime.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,8 +112,11 @@ static void *worker_main(void *arg)
 	struct zworker w;
 	memset(&w, 0, sizeof(w));
 	/* compression yields the CPU to the reactors: a reactor answering
-	 * small messages must not wait behind a megabyte being deflated */
-	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
+	 * small messages must not wait behind a megabyte being deflated.
+	 * SCHED_IDLE: a reactor that wakes takes the core at once */
+	struct sched_param sp = { .sched_priority = 0 };
+	if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0)
+		(void)setpriority(PRIO_PROCESS, (id_t)gettid(), 19);
 	for (;;) {
 		pthread_mutex_lock(&p->lock);
 		while (!p->head && !p->stopping)
