@@ -3,7 +3,8 @@
  *
  *   build/ringload [-m echo|idle|broadcast|raw] [-c N] [-s SIZE] [-p P | -r RATE]
  *                  [-d SECONDS] [-w SECONDS] [--text|--binary] [--sources K]
- *                  [--pid PID] [--hold SECONDS] [--json] URL
+ *                  [--pid PID] [--hold SECONDS] [--deflate] [--deflate-threshold BYTES]
+ *                  [--corpus FILE | --corpus-doc FILE] [--json] URL
  *
  * Modes: echo (each of N connections keeps P messages in flight, or sends
  * at a fixed total rate, and checks every echo byte for byte; latency per
@@ -11,6 +12,9 @@
  * framing), idle (N connections opened and held: the server's memory per
  * connection), broadcast (connection 0 sends, 1..N-1 receive through a
  * chat-style route: deliveries per second and delivery latency).
+ * --corpus sends the lines of a file (JSON messages, say) instead of
+ * generated payloads; --deflate negotiates permessage-deflate and sends and
+ * receives compressed messages (ringload_pmd.c).
  *
  * One thread, one io_uring, meant to be pinned to its own core so the
  * server is what saturates. This file reads the command line, reads /proc
@@ -28,15 +32,18 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
 
+#include "protocol/utf8.h"
 #include "ringload.h"
 
 #define FD_MARGIN 64		/* descriptors beyond the connections */
 #define MAX_SIZE (64u << 20)	/* largest message */
 #define PORTS_PER_SOURCE 20000
+#define MAX_CORPUS (1ull << 30)	/* largest corpus file */
 
 static const char usage_text[] =
 	"usage: ringload [options] URL\n"
@@ -56,6 +63,13 @@ static const char usage_text[] =
 	"                     none uses more than 20,000 ports; 127.x destinations only)\n"
 	"      --pid PID      the server's pid: its CPU time per message, CPU use and RSS\n"
 	"      --hold S       idle mode: seconds to hold the connections (default 1)\n"
+	"      --deflate      offer permessage-deflate (client_no_context_takeover) and fail\n"
+	"                     if the server declines; messages from the threshold up are\n"
+	"                     sent compressed when that shrinks them, replies inflated\n"
+	"      --deflate-threshold BYTES  compress messages from this size up (default 1024)\n"
+	"      --corpus FILE  send the file's lines, in order and round robin over the\n"
+	"                     connections, instead of generated payloads (text by default)\n"
+	"      --corpus-doc FILE  send the whole file as every message\n"
 	"      --json         one JSON object on stdout instead of the report\n"
 	"  -h, --help\n"
 	"Exit status: 0 on success, 1 on any error during the run, 2 on a usage error.\n";
@@ -117,6 +131,90 @@ static uint64_t parse_size(const char *opt, const char *v)
 	}
 	usage_error("%s: '%s' is not a size from 16 bytes to 64M (bytes, or with k/K, m/M)", opt,
 		    v);
+}
+
+/* A byte count with an optional k/K or m/M suffix, 0 allowed. */
+static uint64_t parse_bytes(const char *opt, const char *v)
+{
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(v, &end, 10);
+	if (end != v && *v != '-' && !errno) {
+		unsigned long long mul = 1;
+		if (*end == 'k' || *end == 'K')
+			mul = 1024, end++;
+		else if (*end == 'm' || *end == 'M')
+			mul = 1024 * 1024, end++;
+		if (!*end && x <= (1ull << 30) / mul)
+			return x * mul;
+	}
+	usage_error("%s: '%s' is not a byte count up to 1G (bytes, or with k/K, m/M)", opt, v);
+}
+
+/* Reads the corpus: its lines (a line feed ends each; a carriage return
+ * before it is dropped; empty lines are skipped), or with corpus_doc the
+ * whole file, packed back to back. Text messages must be UTF-8. */
+static void load_corpus(struct rl_opts *o)
+{
+	const char *path = o->corpus_path;
+	const char *opt = o->corpus_doc ? "--corpus-doc" : "--corpus";
+	FILE *f = fopen(path, "rb");
+	struct stat st;
+	if (!f || fstat(fileno(f), &st) < 0)
+		usage_error("%s: cannot read %s: %s", opt, path, strerror(errno));
+	if ((unsigned long long)st.st_size > MAX_CORPUS)
+		usage_error("%s: %s is over 1 GiB", opt, path);
+	size_t size = (size_t)st.st_size;
+	uint8_t *buf = malloc(size ? size : 1);
+	if (!buf || fread(buf, 1, size, f) != size)
+		usage_error("%s: cannot read %s: %s", opt, path, buf ? "short read" : "out of memory");
+	fclose(f);
+	if (o->text && rws_utf8_valid(buf, size) < 0)
+		usage_error("%s: %s is not valid UTF-8, which text messages must be (--binary sends "
+			    "it as binary messages)", opt, path);
+
+	size_t lines = 1;
+	for (size_t i = 0; i < size; i++)
+		lines += buf[i] == '\n';
+	uint64_t *off = malloc((lines + 1) * sizeof(*off));
+	if (!off)
+		usage_error("%s: out of memory", opt);
+	uint32_t n = 0;
+	uint64_t w = 0, longest = 0;
+	if (o->corpus_doc) {
+		off[n++] = 0;
+		w = size;
+		longest = size;
+	} else {
+		/* compacted in place: a line moves only towards the front */
+		for (size_t i = 0; i < size;) {
+			uint8_t *nl = memchr(buf + i, '\n', size - i);
+			size_t end = nl ? (size_t)(nl - buf) : size, len = end - i;
+			if (len && buf[end - 1] == '\r')
+				len--;
+			if (len) {
+				if (len > MAX_SIZE)
+					usage_error("%s: line %u of %s is over 64M", opt, n + 1, path);
+				memmove(buf + w, buf + i, len);
+				off[n++] = w;
+				w += len;
+				if (len > longest)
+					longest = len;
+			}
+			i = end + 1;
+		}
+	}
+	if (!n || !w)
+		usage_error("%s: %s has no message in it", opt, path);
+	if (longest > MAX_SIZE)
+		usage_error("%s: %s is over 64M, the largest message", opt, path);
+	off[n] = w;
+	o->corpus = buf;
+	o->corpus_off = off;
+	o->corpus_n = n;
+	o->corpus_max = longest;
+	/* the mean, for the report's "size" */
+	o->size = (w + n / 2) / n;
 }
 
 /* ws://HOST[:PORT][/PATH][?QUERY] or tcp://HOST:PORT into o. */
@@ -332,6 +430,7 @@ struct figures {
 	double cpu_s, cpu_per_msg, cpu_util, rss_kb;
 	double rss_before, rss_after, rss_per_conn, tcp_per_conn, slab_per_conn;
 	double deliveries_per_s, broadcasts_per_s, client_util;
+	double payload_per_msg, wire_out_per_msg, wire_in_per_msg, zout_pct, zin_pct;
 };
 
 static void figures(const struct rl_opts *o, const struct rl_result *r, struct figures *f)
@@ -340,7 +439,7 @@ static void figures(const struct rl_opts *o, const struct rl_result *r, struct f
 	double w = r->window_s;
 	f->window = load ? w : o->hold;
 	f->msgs_per_s = load && w > 0 ? (double)r->messages / w : NAN;
-	f->mb_per_s = load && w > 0 ? (double)r->messages * (double)o->size / w / 1e6 : NAN;
+	f->mb_per_s = load && w > 0 ? (double)r->payload_bytes / w / 1e6 : NAN;
 	int lat = load && r->lat->n;
 	f->p50 = lat ? (double)rl_hist_quantile(r->lat, 0.5) / 1e3 : NAN;
 	f->p99 = lat ? (double)rl_hist_quantile(r->lat, 0.99) / 1e3 : NAN;
@@ -367,6 +466,13 @@ static void figures(const struct rl_opts *o, const struct rl_result *r, struct f
 	f->deliveries_per_s = o->mode == RL_BROADCAST ? f->msgs_per_s : NAN;
 	f->broadcasts_per_s = o->mode == RL_BROADCAST && w > 0 ? (double)r->broadcasts / w : NAN;
 	f->client_util = load && w > 0 ? r->client_cpu_s / w * 100 : NAN;
+	/* bytes per message: what was counted in the window, each way */
+	int rx = load && r->messages, tx = load && r->tx_msgs;
+	f->payload_per_msg = rx ? (double)r->payload_bytes / (double)r->messages : NAN;
+	f->wire_in_per_msg = rx ? (double)r->wire_in / (double)r->messages : NAN;
+	f->wire_out_per_msg = tx ? (double)r->tx_wire / (double)r->tx_msgs : NAN;
+	f->zin_pct = rx && o->deflate ? (double)r->rx_compressed * 100 / (double)r->messages : NAN;
+	f->zout_pct = tx && o->deflate ? (double)r->tx_compressed * 100 / (double)r->tx_msgs : NAN;
 }
 
 static void print_json(const struct rl_opts *o, const struct rl_result *r, const struct figures *f)
@@ -413,6 +519,23 @@ static void print_json(const struct rl_opts *o, const struct rl_result *r, const
 	json_num("broadcasts_per_s", f->broadcasts_per_s, 0);
 	json_num("client_cpu_util", f->client_util, 0);
 	json_num("recv_nobufs", (double)r->nobufs, 0);
+	json_num("payload_b_per_msg", f->payload_per_msg, 0);
+	json_num("wire_out_b_per_msg", f->wire_out_per_msg, 0);
+	json_num("wire_in_b_per_msg", f->wire_in_per_msg, 0);
+	json_num("compressed_out_pct", f->zout_pct, 0);
+	json_num("compressed_in_pct", f->zin_pct, 0);
+	printf("\"deflate\":%s,\"deflate_params\":", o->deflate ? "true" : "false");
+	if (r->deflate_params[0])
+		json_str(r->deflate_params);
+	else
+		printf("null");
+	printf(",\"corpus\":");
+	if (o->corpus_path)
+		json_str(o->corpus_path);
+	else
+		printf("null");
+	printf(",");
+	json_num("corpus_msgs", o->corpus_path ? o->corpus_n : NAN, 0);
 	printf("\"ring\":");
 	json_str(r->ring_setup ? r->ring_setup : "");
 	printf(",\"first_error\":");
@@ -430,8 +553,16 @@ static void print_human(const struct rl_opts *o, const struct rl_result *r,
 	const char *type = o->text ? "text" : "binary";
 	printf("ringload %s %s: %u connections", mode_name(o->mode), o->url, o->conns);
 	if (o->mode != RL_IDLE) {
-		printf(", %llu-byte %s messages, ", (unsigned long long)o->size,
-		       o->mode == RL_RAW ? "raw" : type);
+		if (o->corpus_doc)
+			printf(", %s (%llu bytes) as %s messages, ", o->corpus_path,
+			       (unsigned long long)o->corpus_max, o->mode == RL_RAW ? "raw" : type);
+		else if (o->corpus_path)
+			printf(", %s (%u messages, %llu bytes on average) as %s messages, ",
+			       o->corpus_path, o->corpus_n, (unsigned long long)o->size,
+			       o->mode == RL_RAW ? "raw" : type);
+		else
+			printf(", %llu-byte %s messages, ", (unsigned long long)o->size,
+			       o->mode == RL_RAW ? "raw" : type);
 		if (o->rate > 0)
 			printf("%.0f/s in total (open loop)\n", o->rate);
 		else
@@ -442,6 +573,9 @@ static void print_human(const struct rl_opts *o, const struct rl_result *r,
 	}
 	printf("  %-18s %u established, %u failed, in %.3f s\n", "connections", r->established,
 	       r->failed, r->connect_s);
+	if (o->deflate)
+		printf("  %-18s %s\n", "deflate",
+		       r->deflate_params[0] ? r->deflate_params : "offered, not agreed");
 	if (o->mode == RL_IDLE) {
 		printf("  %-18s %.1f s\n", "held", o->hold);
 		if (!isnan(f->rss_per_conn))
@@ -469,6 +603,14 @@ static void print_human(const struct rl_opts *o, const struct rl_result *r,
 			printf("  %-18s %llu echoed (%.1f/s), %.2f MB/s of payload each way\n",
 			       "messages", (unsigned long long)r->messages, f->msgs_per_s,
 			       f->mb_per_s);
+		if (!isnan(f->wire_out_per_msg) && !isnan(f->wire_in_per_msg)) {
+			printf("  %-18s %.0f B payload, %.0f B out, %.0f B in per message", "on the wire",
+			       f->payload_per_msg, f->wire_out_per_msg, f->wire_in_per_msg);
+			if (!isnan(f->zout_pct))
+				printf(" (%.0f%% sent and %.0f%% received compressed)", f->zout_pct,
+				       f->zin_pct);
+			printf("\n");
+		}
 		if (!isnan(f->p50))
 			printf("  %-18s p50 %.1f us, p99 %.1f us, p99.9 %.1f us, max %.1f us\n",
 			       "latency", f->p50, f->p99, f->p999, f->max);
@@ -489,7 +631,8 @@ static void print_human(const struct rl_opts *o, const struct rl_result *r,
 
 int main(int argc, char **argv)
 {
-	enum { OPT_TEXT = 256, OPT_BINARY, OPT_SOURCES, OPT_PID, OPT_HOLD, OPT_JSON };
+	enum { OPT_TEXT = 256, OPT_BINARY, OPT_SOURCES, OPT_PID, OPT_HOLD, OPT_JSON, OPT_DEFLATE,
+	       OPT_DEFLATE_THRESHOLD, OPT_CORPUS, OPT_CORPUS_DOC };
 	static const struct option longopts[] = {
 		{ "mode", required_argument, NULL, 'm' },
 		{ "conns", required_argument, NULL, 'c' },
@@ -504,6 +647,10 @@ int main(int argc, char **argv)
 		{ "pid", required_argument, NULL, OPT_PID },
 		{ "hold", required_argument, NULL, OPT_HOLD },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "deflate", no_argument, NULL, OPT_DEFLATE },
+		{ "deflate-threshold", required_argument, NULL, OPT_DEFLATE_THRESHOLD },
+		{ "corpus", required_argument, NULL, OPT_CORPUS },
+		{ "corpus-doc", required_argument, NULL, OPT_CORPUS_DOC },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -515,7 +662,8 @@ int main(int argc, char **argv)
 	o.duration = 10;
 	o.warmup = 2;
 	o.hold = 1;
-	int json = 0, inflight_set = 0;
+	o.deflate_threshold = 1024;
+	int json = 0, inflight_set = 0, size_set = 0, type_set = 0;
 	uint32_t sources = 0;
 
 	opterr = 0;
@@ -539,6 +687,7 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			o.size = parse_size("--size", optarg);
+			size_set = 1;
 			break;
 		case 'p':
 			o.inflight = (uint32_t)parse_uint("--inflight", optarg, 1, 65536);
@@ -561,9 +710,11 @@ int main(int argc, char **argv)
 			break;
 		case OPT_TEXT:
 			o.text = 1;
+			type_set = 1;
 			break;
 		case OPT_BINARY:
 			o.text = 0;
+			type_set = 1;
 			break;
 		case OPT_SOURCES:
 			sources = (uint32_t)parse_uint("--sources", optarg, 1, 254);
@@ -576,6 +727,19 @@ int main(int argc, char **argv)
 			break;
 		case OPT_JSON:
 			json = 1;
+			break;
+		case OPT_DEFLATE:
+			o.deflate = 1;
+			break;
+		case OPT_DEFLATE_THRESHOLD:
+			o.deflate_threshold = parse_bytes("--deflate-threshold", optarg);
+			break;
+		case OPT_CORPUS:
+		case OPT_CORPUS_DOC:
+			if (o.corpus_path)
+				usage_error("--corpus and --corpus-doc: one corpus only");
+			o.corpus_path = optarg;
+			o.corpus_doc = ch == OPT_CORPUS_DOC;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -596,6 +760,18 @@ int main(int argc, char **argv)
 		usage_error("--inflight and --rate exclude each other (closed or open loop)");
 	if (o.mode == RL_BROADCAST && o.conns < 2)
 		usage_error("--conns: broadcast mode needs a sender and at least one receiver (2)");
+	if (o.deflate && o.mode == RL_RAW)
+		usage_error("--deflate: raw mode speaks no WebSocket, so there is nothing to negotiate");
+	if (o.corpus_path) {
+		const char *opt = o.corpus_doc ? "--corpus-doc" : "--corpus";
+		if (o.mode == RL_IDLE)
+			usage_error("%s: idle mode sends no messages", opt);
+		if (size_set)
+			usage_error("--size and %s exclude each other: the corpus sets the sizes", opt);
+		if (!type_set)
+			o.text = 1;	/* a corpus is text (JSON, say) unless --binary */
+		load_corpus(&o);
+	}
 	parse_url(&o, o.url);
 
 	int loop4 = o.addr.ss_family == AF_INET &&

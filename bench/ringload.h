@@ -1,7 +1,9 @@
 /*
  * ringload.h: what the parts of ringload share. ringload.c reads the
  * command line and prints the report, ringload_engine.c runs every
- * connection on one io_uring, ringload_hist.c keeps the latency histogram.
+ * connection on one io_uring (ringload_recv.c its receive side,
+ * ringload_pmd.c permessage-deflate), ringload_hist.c keeps the latency
+ * histogram.
  */
 #ifndef RINGLOAD_H
 #define RINGLOAD_H
@@ -53,6 +55,19 @@ struct rl_opts {
 	int text;
 	uint32_t sources;		/* source addresses 127.0.0.1..127.0.0.K; 0: none bound */
 	int pid;			/* the server's, or 0 */
+	/* permessage-deflate: offered when set; messages from the threshold up
+	 * are sent compressed when that shrinks them */
+	int deflate;
+	uint64_t deflate_threshold;
+	/* --corpus / --corpus-doc: the messages to send instead of generated
+	 * ones, back to back in corpus (owned by ringload.c for the whole run);
+	 * message i is corpus[corpus_off[i] .. corpus_off[i + 1]) */
+	const char *corpus_path;
+	int corpus_doc;			/* the whole file is one message */
+	const uint8_t *corpus;
+	const uint64_t *corpus_off;	/* corpus_n + 1 offsets */
+	uint32_t corpus_n;
+	uint64_t corpus_max;		/* the longest message */
 };
 
 /* Reads the server's CPU time (s) and RSS (kB) from /proc: 0, or -1. */
@@ -74,6 +89,13 @@ struct rl_result {
 	uint64_t behind;		/* open loop: sends that left 1 ms or more late */
 	uint64_t unsent;		/* open loop: due in the window, still not sent at its end */
 	uint64_t nobufs;		/* receives that found the buffer ring empty */
+	uint64_t payload_bytes;		/* payload of the counted messages */
+	uint64_t wire_in;		/* their frames' bytes as received (raw: payload) */
+	uint64_t rx_compressed;		/* of them, those that came compressed */
+	uint64_t tx_msgs;		/* messages written for sending in the window */
+	uint64_t tx_wire;		/* their frames' bytes */
+	uint64_t tx_compressed;		/* of them, those sent compressed */
+	char deflate_params[160];	/* what the server agreed to, "" if nothing */
 	struct rl_hist *lat;
 	double server_cpu_s;
 	double server_wall_s;		/* wall time between the two CPU readings */

@@ -23,11 +23,15 @@
  * (each 48 bits as eight printable characters, so text messages stay ASCII)
  * followed by a precomputed pattern at an offset that depends on the
  * sequence number.
+ * With --corpus the payload is a corpus message instead (message k of
+ * connection i is corpus message (k * N + i) mod the count), and the send
+ * time is only kept in the sender's record. With --deflate agreed, messages
+ * from the threshold up leave compressed (ringload_pmd.c).
  *
  * Neighbours: ringload.c reads the options and prints the report,
- * ringload_recv.c is the receive side, ringload_engine.h what the two
- * share; engine/protocol gives the frame codec, masking and the client
- * handshake.
+ * ringload_recv.c is the receive side, ringload_pmd.c permessage-deflate,
+ * ringload_engine.h what they share; engine/protocol gives the frame codec,
+ * masking, the client handshake and the deflate transform.
  */
 #include <errno.h>
 #include <arpa/inet.h>
@@ -56,7 +60,8 @@
 #define CONNECT_TIMEOUT (10 * NS)	/* a connect and its handshake */
 #define STALL_TIMEOUT (5 * NS)		/* no message back while some are out */
 #define DRAIN_TIMEOUT (5 * NS)		/* for the last echoes after the window */
-#define CLOSE_TIMEOUT (3 * NS)		/* for the closing handshakes */
+#define CLOSE_TIMEOUT (3 * NS)		/* for the closing handshakes, */
+#define CLOSE_PER_SECOND 2500		/* and a second more per this many connections */
 #define BEHIND_NS 1000000ull		/* open loop: a send this late is behind schedule */
 #define TICK (100 * 1000000ull)		/* the loop wakes at least this often */
 #define OPEN_LOOP_SLOT 50000ull		/* open loop: sends due within 50 us leave together */
@@ -267,6 +272,7 @@ void rl_teardown(struct rl_conn *c)
 	c->state = CS_DEAD;
 	free(c->hs);
 	c->hs = NULL;
+	rl_pmd_conn_free(c);
 	if (c->nops) {
 		struct io_uring_sqe *sqe = get_sqe();
 		io_uring_prep_cancel_fd(sqe, (int)c->idx,
@@ -381,7 +387,6 @@ static size_t write_message(struct rl_conn *c, uint8_t *w, uint64_t now)
 {
 	uint64_t seq = c->tx_seq++;
 	uint64_t ts;
-	size_t size = rl.o->size;
 
 	if (rl.o->rate > 0) {
 		ts = rl_sched_at(seq * rl.nsenders + c->idx);
@@ -397,22 +402,50 @@ static size_t write_message(struct rl_conn *c, uint8_t *w, uint64_t now)
 		rl.last_progress = now;
 	rl.outstanding += rl.o->mode == RL_BROADCAST ? rl.nreceivers : 1;
 
+	uint64_t len = rl_msg_len(c->idx, seq);
+	size_t wire;
 	uint8_t head[16];
-	rl_put48(head, seq);
-	rl_put48(head + 8, ts);
-	const uint8_t *body = rl.pat + (seq & 63) + 16;
+	const uint8_t *body;
+	if (rl.corpus) {
+		body = rl_msg_bytes(c->idx, seq);
+	} else {
+		rl_put48(head, seq);
+		rl_put48(head + 8, ts);
+		body = rl.pat + (seq & 63) + 16;
+	}
 	if (rl.raw) {
-		memcpy(w, head, 16);
-		memcpy(w + 16, body, size - 16);
-		return size;
+		if (rl.corpus) {
+			memcpy(w, body, len);
+		} else {
+			memcpy(w, head, 16);
+			memcpy(w + 16, body, len - 16);
+		}
+		wire = len;
+		goto out;
 	}
 	uint32_t k = rnd32();
 	uint8_t key[4];
 	memcpy(key, &k, 4);
-	size_t h = rws_frame_encode(w, 1, 0, rl.opcode, size, key);
-	mask_copy(w + h, head, 16, key, 0);
-	mask_copy(w + h + 16, body, size - 16, key, 16);
-	return h + size;
+	wire = (c->flags & CF_PMD) ? rl_pmd_write(c, w, seq, head, len, key) : 0;
+	if (wire) {
+		if (ts >= rl.m_start && ts < rl.m_end)
+			rl.r->tx_compressed++;
+		goto out;
+	}
+	size_t h = rws_frame_encode(w, 1, 0, rl.opcode, len, key);
+	if (rl.corpus) {
+		mask_copy(w + h, body, len, key, 0);
+	} else {
+		mask_copy(w + h, head, 16, key, 0);
+		mask_copy(w + h + 16, body, len - 16, key, 16);
+	}
+	wire = h + len;
+out:
+	if (ts >= rl.m_start && ts < rl.m_end) {
+		rl.r->tx_msgs++;
+		rl.r->tx_wire += wire;
+	}
+	return wire;
 }
 
 static size_t write_control(uint8_t *w, unsigned op, const uint8_t *p, size_t len)
@@ -556,11 +589,18 @@ static void on_cqe(struct io_uring_cqe *cqe)
 
 /* --- phases ---------------------------------------------------------------- */
 
+/* Time for the closing handshakes: a server on one core closing 10,000
+ * connections on a busy machine needs more than 3 s. */
+static uint64_t close_timeout(void)
+{
+	return CLOSE_TIMEOUT + (uint64_t)(rl.n / CLOSE_PER_SECOND) * NS;
+}
+
 static void start_close_phase(void)
 {
 	rl.phase = PH_CLOSE;
 	rl.running = 0;
-	rl.phase_end = rl.now + CLOSE_TIMEOUT;
+	rl.phase_end = rl.now + close_timeout();
 	for (uint32_t i = 0; i < rl.n; i++) {
 		struct rl_conn *c = &rl.c[i];
 		if (c->state == CS_OPEN)
@@ -748,7 +788,7 @@ static void advance(void)
 				}
 			if (late)
 				error_n(late, "%u connections did not finish the closing handshake "
-					"within %llu s", late, (unsigned long long)(CLOSE_TIMEOUT / NS));
+					"within %llu s", late, (unsigned long long)(close_timeout() / NS));
 			rl.forced = 1;
 			rl.phase_end = rl.now + 2 * NS;
 		} else if (rl.now >= rl.phase_end) {
@@ -929,7 +969,11 @@ static int messages_setup(void)
 	const struct rl_opts *o = rl.o;
 	rl.raw = o->mode == RL_RAW;
 	rl.opcode = o->text ? RWS_OP_TEXT : RWS_OP_BINARY;
-	rl.frame_len = rl.raw ? o->size : rws_frame_hdr_len(o->size, 1) + o->size;
+	uint64_t longest = o->corpus ? o->corpus_max : o->size;
+	rl.frame_len = rl.raw ? longest : rws_frame_hdr_len(longest, 1) + longest;
+	rl.corpus = o->corpus;
+	rl.coff = o->corpus_off;
+	rl.cn = o->corpus_n;
 	rl.nsenders = o->mode == RL_BROADCAST ? 1 : o->mode == RL_IDLE ? 0 : rl.n;
 	rl.nreceivers = o->mode == RL_BROADCAST ? rl.n - 1 : 1;
 	rl.pat = malloc(o->size + 64);
@@ -953,6 +997,10 @@ static int messages_setup(void)
 	rl.hs.path = (struct rws_str){ o->path, strlen(o->path) };
 	if (o->has_query)
 		rl.hs.query = (struct rws_str){ o->query, strlen(o->query) };
+	if (o->deflate && rl_pmd_setup() < 0)
+		return -2;
+	if (o->deflate)
+		rl.hs.extensions = (struct rws_str){ rl.pmd_offer, strlen(rl.pmd_offer) };
 	if (rws_random_bytes(&rl.rng, sizeof(rl.rng)) < 0 || !rl.rng)
 		rl.rng = clock_ns() | 1;
 	return 0;
@@ -969,8 +1017,11 @@ static void cleanup(void)
 	if (rl.pool)
 		munmap(rl.pool, rl.pool_size * rl.pool_count);
 	if (rl.c)
-		for (uint32_t i = 0; i < rl.n; i++)
+		for (uint32_t i = 0; i < rl.n; i++) {
 			free(rl.c[i].hs);
+			rl_pmd_conn_free(&rl.c[i]);
+		}
+	rl_pmd_cleanup();
 	free(rl.rb_off);
 	free(rl.pool_free);
 	free(rl.c);
@@ -1006,8 +1057,10 @@ int rl_run(const struct rl_opts *o, struct rl_result *r)
 	int rc = -1;
 
 	rl.c = calloc(rl.n, sizeof(*rl.c));
-	if (!rl.c || messages_setup() < 0) {
-		fprintf(stderr, "ringload: out of memory\n");
+	int ms = rl.c ? messages_setup() : -1;
+	if (ms < 0) {
+		if (ms == -1)
+			fprintf(stderr, "ringload: out of memory\n");
 		goto out;
 	}
 	if (ring_setup() < 0 || bufring_setup() < 0 || pool_setup() < 0)

@@ -13,6 +13,8 @@
 
 #include "protocol/frame.h"
 #include "protocol/handshake.h"
+#include "protocol/pmd.h"
+#include "protocol/pmd_negotiate.h"
 #include "ringload.h"
 
 /* What liburing 2.3 lacks; the kernel decides at run time. */
@@ -46,6 +48,16 @@ enum {
 	CF_CLOSE_RCVD = 1u << 8,
 	CF_SHUT_DUE = 1u << 9,	/* raw: shutdown(SHUT_WR) once the sends are out */
 	CF_CLOSED = 1u << 10,	/* close_direct issued */
+	CF_PMD = 1u << 11,	/* permessage-deflate agreed: RSV1 allowed, sends compressed */
+	CF_ZMSG = 1u << 12,	/* the message being received is compressed */
+};
+
+/* A connection's compressed message in the making; allocated at its first
+ * compressed message, owned by the connection. */
+struct rl_z {
+	uint8_t *buf;		/* the payload gathered across frames (owned) */
+	size_t len, cap;
+	struct rws_pmd_window *win;	/* the server keeps its context: its window */
 };
 
 /* One connection; its fixed file slot is its index. */
@@ -56,6 +68,9 @@ struct rl_conn {
 	uint64_t tx_seq;	/* the next message to write */
 	uint64_t owed;		/* messages due and not written yet */
 	uint64_t deadline;	/* connect and handshake */
+	uint64_t mlen;		/* the current message's length, as sent */
+	uint64_t mwire;		/* its frames' bytes so far, as received */
+	struct rl_z *z;		/* permessage-deflate receive state, or NULL */
 	char *hs;		/* a handshake response split across reads (owned) */
 	uint32_t hs_len;
 	uint32_t idx;
@@ -73,6 +88,7 @@ struct rl_conn {
 	uint8_t msg_op;		/* the data message being received, 0 none */
 	uint8_t clen;		/* control payload gathered */
 	uint8_t pong_len;
+	uint8_t zbits;		/* the server keeps its context: its window bits; else 0 */
 	uint8_t exp[16];	/* the current message's first 16 bytes, as sent */
 	uint8_t hbuf[RWS_FRAME_HDR_MAX];
 	uint8_t ctl[RWS_CONTROL_MAX];
@@ -113,7 +129,20 @@ struct rl_engine {
 	/* the messages */
 	uint8_t *pat;		/* size + 64 bytes of printable pattern */
 	uint8_t opcode;
-	size_t frame_len;	/* bytes on the wire per message sent */
+	size_t frame_len;	/* bytes on the wire per message sent (the most, with a corpus) */
+	const uint8_t *corpus;	/* --corpus: the messages (rl_opts), or NULL */
+	const uint64_t *coff;
+	uint32_t cn;
+
+	/* permessage-deflate (ringload_pmd.c); all NULL without --deflate */
+	struct rws_pmd_config pmd_cfg;
+	char pmd_offer[RWS_PMD_VALUE_MAX];
+	struct rws_pmd_compressor *zc;
+	struct rws_pmd_decompressor *zd;
+	uint8_t *zplain;	/* generated messages: one built whole, to compress */
+	uint8_t *zout;		/* and its compressed form */
+	uint8_t *zcorpus;	/* --corpus: each message compressed once, back to back */
+	uint64_t *zcoff;	/* cn + 1 offsets; an empty one: sent uncompressed */
 	uint64_t *tsr;		/* closed loop: send time of each sender's seq & (tsr_w-1) */
 	uint32_t tsr_w;
 	uint32_t *bcnt;		/* broadcast, closed loop: receivers that got seq & (tsr_w-1) */
@@ -164,6 +193,28 @@ void rl_established(struct rl_conn *c);
 /* The receive side: a receive completion for c. */
 void rl_on_recv(struct rl_conn *c, struct io_uring_cqe *cqe);
 
+/* permessage-deflate (ringload_pmd.c). Setup builds the offer, the
+ * compressor and decompressor and compresses a corpus once: 0, or -1 with a
+ * message printed. */
+int rl_pmd_setup(void);
+void rl_pmd_cleanup(void);
+/* The server's 101 for c, just validated: checks its permessage-deflate
+ * answer against the offer. 0, or -1 with c failed. */
+int rl_pmd_accept(struct rl_conn *c);
+/* Writes message seq of c (len bytes; head: its first 16 bytes when it is
+ * generated, unused with a corpus) compressed, as a masked frame with RSV1,
+ * at w: its length on the wire, or 0 when it goes uncompressed (below the
+ * threshold, or it would not shrink). */
+size_t rl_pmd_write(struct rl_conn *c, uint8_t *w, uint64_t seq, const uint8_t *head,
+		    size_t len, const uint8_t key[4]);
+/* Gathers k bytes of a compressed message's payload: 0, or -1 with c failed. */
+int rl_pmd_gather(struct rl_conn *c, const uint8_t *p, size_t k);
+/* Inflates c's compressed message in[0..len) into a malloc'd *out (the
+ * caller frees it): 0, or -1 with c failed. */
+int rl_pmd_inflate(struct rl_conn *c, const uint8_t *in, size_t len, uint8_t **out,
+		   size_t *outlen);
+void rl_pmd_conn_free(struct rl_conn *c);
+
 /* --- the message header ----------------------------------------------------- */
 
 /* 48 bits as eight printable characters '0'..'o'. */
@@ -176,6 +227,28 @@ static inline void rl_put48(uint8_t *p, uint64_t v)
 static inline uint64_t rl_sched_at(uint64_t m)
 {
 	return rl.t0 + (uint64_t)((double)m * rl.period_ns);
+}
+
+/* Message seq of sender s with a corpus: corpus message (seq * senders + s)
+ * mod the corpus's count, so that all the senders together walk the corpus
+ * in order. */
+static inline uint32_t rl_msg_index(uint32_t s, uint64_t seq)
+{
+	return (uint32_t)((seq * rl.nsenders + s) % rl.cn);
+}
+
+/* Its payload and length; without a corpus, the generated payload's length. */
+static inline const uint8_t *rl_msg_bytes(uint32_t s, uint64_t seq)
+{
+	return rl.corpus + rl.coff[rl_msg_index(s, seq)];
+}
+
+static inline uint64_t rl_msg_len(uint32_t s, uint64_t seq)
+{
+	if (!rl.corpus)
+		return rl.o->size;
+	uint32_t i = rl_msg_index(s, seq);
+	return rl.coff[i + 1] - rl.coff[i];
 }
 
 /* When sender s sent (open loop: was to send) message seq. */

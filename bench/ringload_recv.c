@@ -11,6 +11,9 @@
  * For each message the expected first 16 bytes (sequence number and send
  * time) are rebuilt from what the sender recorded, and the rest is the
  * pattern at the message's offset: the check is a memcmp.
+ * With a corpus the expected bytes are the corpus message itself. A
+ * compressed message (RSV1, permessage-deflate) is gathered, inflated
+ * (ringload_pmd.c) and then checked the same way.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -44,10 +47,22 @@ static int msg_begin(struct rl_conn *c)
 			(unsigned long long)c->rx_seq + 1, (unsigned long long)rl.c[s].tx_seq);
 		return -1;
 	}
-	rl_put48(c->exp, c->rx_seq);
-	rl_put48(c->exp + 8, rl_sent_at(s, c->rx_seq));
+	c->mlen = rl_msg_len(s, c->rx_seq);
+	c->mwire = 0;
 	c->moff = 0;
+	if (!rl.corpus) {
+		rl_put48(c->exp, c->rx_seq);
+		rl_put48(c->exp + 8, rl_sent_at(s, c->rx_seq));
+	}
 	return 0;
+}
+
+/* The byte at offset `at` of the message c expects. */
+static uint8_t expected_at(const struct rl_conn *c, uint64_t at)
+{
+	if (rl.corpus)
+		return rl_msg_bytes(rl.o->mode == RL_BROADCAST ? 0 : c->idx, c->rx_seq)[at];
+	return at < 16 ? c->exp[at] : rl.pat[(c->rx_seq & 63) + at];
 }
 
 /* Compares k received bytes at the current message offset with what was
@@ -55,9 +70,15 @@ static int msg_begin(struct rl_conn *c)
 static int rx_verify(struct rl_conn *c, const uint8_t *p, size_t k)
 {
 	uint64_t off = c->moff;
-	const uint8_t *want;
 	size_t i = 0, m = 0;
 
+	if (rl.corpus) {
+		uint32_t s = rl.o->mode == RL_BROADCAST ? 0 : c->idx;
+		if (memcmp(p, rl_msg_bytes(s, c->rx_seq) + off, k))
+			goto differs;
+		c->moff = off + k;
+		return 0;
+	}
 	if (off < 16) {
 		m = k < 16 - off ? k : (size_t)(16 - off);
 		if (memcmp(p, c->exp + off, m))
@@ -68,19 +89,16 @@ static int rx_verify(struct rl_conn *c, const uint8_t *p, size_t k)
 	c->moff = off + k;
 	return 0;
 differs:
-	for (i = 0; i < k; i++) {
-		uint64_t at = off + i;
-		want = at < 16 ? &c->exp[at] : &rl.pat[(c->rx_seq & 63) + at];
-		if (p[i] != *want)
+	for (i = 0; i < k; i++)
+		if (p[i] != expected_at(c, off + i))
 			break;
-	}
-	if (off + i < 8)
+	if (off + i < 8 && !rl.corpus)
 		rl_fail(c, "conn %u: message %llu expected, another arrived (lost, duplicated or "
 			"reordered)", c->idx, (unsigned long long)c->rx_seq + 1);
 	else
 		rl_fail(c, "conn %u: message %llu differs from what was sent at byte %llu of %llu",
 			c->idx, (unsigned long long)c->rx_seq + 1, (unsigned long long)(off + i),
-			(unsigned long long)rl.o->size);
+			(unsigned long long)c->mlen);
 	return -1;
 }
 
@@ -94,7 +112,11 @@ static void msg_end(struct rl_conn *c)
 	if (ts >= rl.m_start && rl.now <= rl.m_end) {
 		rl_hist_record(rl.r->lat, rl.now - ts);
 		rl.r->messages++;
+		rl.r->payload_bytes += c->mlen;
+		rl.r->wire_in += c->mwire;
+		rl.r->rx_compressed += (c->flags & CF_ZMSG) != 0;
 	}
+	c->flags &= (uint16_t)~CF_ZMSG;
 	if (c->state == CS_OPEN)
 		rl.outstanding--;	/* leave_open() already wrote off the rest */
 	rl.last_progress = rl.now;
@@ -115,14 +137,15 @@ static void msg_end(struct rl_conn *c)
 
 static void rx_raw(struct rl_conn *c, const uint8_t *p, size_t n)
 {
-	size_t size = rl.o->size;
 	while (n) {
 		if (!c->msg_op) {
 			if (msg_begin(c) < 0)
 				return;
 			c->msg_op = 1;
+			c->mwire = c->mlen;
 		}
-		size_t k = size - c->moff < n ? size - c->moff : n;
+		uint64_t size = c->mlen;
+		size_t k = size - c->moff < n ? (size_t)(size - c->moff) : n;
 		if (rx_verify(c, p, k) < 0)
 			return;
 		p += k;
@@ -173,6 +196,10 @@ static int frame_begin(struct rl_conn *c, const struct rws_frame_hdr *h)
 			rl_fail(c, "conn %u: a continuation frame without a message", c->idx);
 			return -1;
 		}
+		if (h->rsv & RWS_RSV1) {
+			rl_fail(c, "conn %u: RSV1 on a continuation frame", c->idx);
+			return -1;
+		}
 	} else {
 		if (c->msg_op) {
 			rl_fail(c, "conn %u: a new message inside a fragmented one", c->idx);
@@ -187,13 +214,38 @@ static int frame_begin(struct rl_conn *c, const struct rws_frame_hdr *h)
 		c->msg_op = h->opcode;
 		if (msg_begin(c) < 0)
 			return -1;
+		if (h->rsv & RWS_RSV1)
+			c->flags |= CF_ZMSG;	/* gathered, then inflated at its end */
 	}
-	if (c->moff + h->len > rl.o->size) {
+	c->mwire += h->hdr_len + h->len;
+	if (!(c->flags & CF_ZMSG) && c->moff + h->len > c->mlen) {
 		rl_fail(c, "conn %u: message %llu is longer than the %llu bytes sent", c->idx,
-			(unsigned long long)c->rx_seq + 1, (unsigned long long)rl.o->size);
+			(unsigned long long)c->rx_seq + 1, (unsigned long long)c->mlen);
 		return -1;
 	}
 	return 0;
+}
+
+/* A compressed message's payload in[0..len), whole: inflated, checked, and
+ * done with. */
+static void zmsg_end(struct rl_conn *c, const uint8_t *in, size_t len)
+{
+	uint8_t *out;
+	size_t outlen;
+	if (rl_pmd_inflate(c, in, len, &out, &outlen) < 0)
+		return;
+	int ok = rx_verify(c, out, outlen) == 0;
+	free(out);
+	if (!ok)
+		return;
+	if (c->moff != c->mlen) {
+		rl_fail(c, "conn %u: message %llu inflates to %llu bytes, %llu were sent", c->idx,
+			(unsigned long long)c->rx_seq + 1, (unsigned long long)c->moff,
+			(unsigned long long)c->mlen);
+		return;
+	}
+	c->msg_op = 0;
+	msg_end(c);
 }
 
 static void frame_end(struct rl_conn *c)
@@ -204,10 +256,14 @@ static void frame_end(struct rl_conn *c)
 	}
 	if (!c->ffin)
 		return;
-	if (c->moff != rl.o->size) {
+	if (c->flags & CF_ZMSG) {
+		zmsg_end(c, c->z ? c->z->buf : NULL, c->z ? c->z->len : 0);
+		return;
+	}
+	if (c->moff != c->mlen) {
 		rl_fail(c, "conn %u: message %llu has %llu bytes, %llu were sent", c->idx,
 			(unsigned long long)c->rx_seq + 1, (unsigned long long)c->moff,
-			(unsigned long long)rl.o->size);
+			(unsigned long long)c->mlen);
 		return;
 	}
 	c->msg_op = 0;
@@ -217,13 +273,14 @@ static void frame_end(struct rl_conn *c)
 /* Frames from the server, in any split. */
 static void rx_frames(struct rl_conn *c, const uint8_t *p, size_t n)
 {
+	unsigned rsv = (c->flags & CF_PMD) ? RWS_RSV1 : 0;
 	while (n && c->state != CS_DEAD) {
 		if (c->left == 0) {
 			struct rws_frame_hdr h;
 			size_t used;
 			int rc;
 			if (!c->hlen) {
-				rc = rws_frame_decode(p, n, RWS_ROLE_CLIENT, 0, &h);
+				rc = rws_frame_decode(p, n, RWS_ROLE_CLIENT, rsv, &h);
 				if (rc == RWS_FRAME_NEED_MORE) {
 					memcpy(c->hbuf, p, n);	/* n < RWS_FRAME_HDR_MAX */
 					c->hlen = (uint8_t)n;
@@ -235,7 +292,8 @@ static void rx_frames(struct rl_conn *c, const uint8_t *p, size_t n)
 				if (take > n)
 					take = n;
 				memcpy(c->hbuf + c->hlen, p, take);
-				rc = rws_frame_decode(c->hbuf, c->hlen + take, RWS_ROLE_CLIENT, 0, &h);
+				rc = rws_frame_decode(c->hbuf, c->hlen + take, RWS_ROLE_CLIENT, rsv,
+						      &h);
 				if (rc == RWS_FRAME_NEED_MORE) {
 					c->hlen = (uint8_t)(c->hlen + take);
 					return;
@@ -252,14 +310,27 @@ static void rx_frames(struct rl_conn *c, const uint8_t *p, size_t n)
 			n -= used;
 			if (frame_begin(c, &h) < 0)
 				return;
-			if (c->left == 0)
+			if (c->left == 0) {
 				frame_end(c);
+			} else if ((c->flags & CF_ZMSG) && c->ffin && c->left <= n &&
+				   (!c->z || !c->z->len)) {
+				/* a compressed message in one frame, all here:
+				 * inflated straight from the receive buffer */
+				size_t k = (size_t)c->left;
+				c->left = 0;
+				zmsg_end(c, p, k);
+				p += k;
+				n -= k;
+			}
 			continue;
 		}
 		size_t k = c->left < n ? (size_t)c->left : n;
 		if (rws_opcode_is_control(c->fop)) {
 			memcpy(c->ctl + c->clen, p, k);
 			c->clen = (uint8_t)(c->clen + k);
+		} else if (c->flags & CF_ZMSG) {
+			if (rl_pmd_gather(c, p, k) < 0)
+				return;
 		} else if (rx_verify(c, p, k) < 0) {
 			return;
 		}
@@ -312,6 +383,8 @@ static size_t rx_handshake(struct rl_conn *c, const uint8_t *p, size_t n)
 	free(c->hs);
 	c->hs = NULL;
 	c->hs_len = 0;
+	if (rl.o->deflate && rl_pmd_accept(c) < 0)
+		return n;
 	rl_established(c);
 	return (size_t)rc - old;
 }

@@ -1,11 +1,30 @@
 // ws_echo: the Node.js ws echo server bench/run measures ringwsd against.
-//   node bench/ws_echo.mjs HOST:PORT
+//   node bench/ws_echo.mjs [--deflate] HOST:PORT
 // Every message goes back to its sender as it came (text as text, binary as
 // binary). ws, bufferutil and utf-8-validate come from the versions pinned in
 // bench/package.json, installed by bench/run under $RWS_BENCH_NODE_DIR
-// (default build/bench)/node_modules. permessage-deflate is off, as it is on
-// ringwsd's side of the comparison. The idle-memory runs use the same
+// (default build/bench)/node_modules. The idle-memory runs use the same
 // server: ringload opens the connections and holds them.
+//
+// permessage-deflate is off by default, as it is on ringwsd's side of the
+// plain comparison. --deflate turns it on for the compressed comparison
+// (bench/run's deflate part, against ringwsd --deflate), as close to
+// ringwsd's settings as ws goes and otherwise ws's defaults:
+//   zlibDeflateOptions { level: 1 }  zlib's fastest level, the counterpart of
+//                                    ringwsd's libdeflate level 1 (its default)
+//   threshold 1024                   messages below 1 KiB go uncompressed, as
+//                                    ringwsd's --deflate-threshold default (ws
+//                                    applies it only when it does not keep its
+//                                    context: see below)
+//   concurrencyLimit 10              ws's default, and ringwsd's default pool
+//                                    size (--deflate-concurrency)
+// ws's other defaults stay: it accepts the client's offer as made, so with
+// ringload's "permessage-deflate; client_no_context_takeover" it keeps its
+// own compression context between messages (ringwsd always answers
+// server_no_context_takeover), window 15 bits, memLevel 8. With its context
+// kept, ws compresses every message, the threshold notwithstanding (its
+// Sender checks the threshold only under server_no_context_takeover), and
+// it never checks whether compressing shrank a message.
 // Prints "listening on HOST:PORT" once bound (port 0: the port it got) and
 // runs until SIGINT or SIGTERM.
 import { createRequire } from 'node:module';
@@ -17,10 +36,14 @@ const dir = path.resolve(process.env.RWS_BENCH_NODE_DIR || path.join(here, '../b
 const req = createRequire(path.join(dir, 'package.json'));
 const { WebSocketServer } = req('ws');
 
-const addr = process.argv[2];
-const m = addr && /^\[?([^\]]*)\]?:(\d+)$/.exec(addr);
+const args = process.argv.slice(2);
+const deflate = args[0] === '--deflate';
+if (deflate)
+	args.shift();
+const addr = args[0];
+const m = args.length === 1 && /^\[?([^\]]*)\]?:(\d+)$/.exec(addr);
 if (!m) {
-	process.stderr.write('usage: node ws_echo.mjs HOST:PORT\n');
+	process.stderr.write('usage: node ws_echo.mjs [--deflate] HOST:PORT\n');
 	process.exit(2);
 }
 const host = m[1];
@@ -38,7 +61,11 @@ function have(name) {
 const wss = new WebSocketServer({
 	host,
 	port: +m[2],
-	perMessageDeflate: false,
+	perMessageDeflate: deflate ? {
+		zlibDeflateOptions: { level: 1 },
+		threshold: 1024,
+		concurrencyLimit: 10,
+	} : false,
 	clientTracking: false,
 	backlog: 65535,
 });
@@ -53,7 +80,8 @@ wss.on('error', (e) => {
 wss.on('listening', () => {
 	const port = wss.address().port;
 	process.stderr.write(`ws_echo: node ${process.version}, ws ${req('ws/package.json').version}, ` +
-		`bufferutil ${have('bufferutil')}, utf-8-validate ${have('utf-8-validate')}\n`);
+		`bufferutil ${have('bufferutil')}, utf-8-validate ${have('utf-8-validate')}, ` +
+		`permessage-deflate ${deflate ? 'on (level 1, threshold 1024, concurrencyLimit 10)' : 'off'}\n`);
 	process.stdout.write(`listening on ${host.includes(':') ? `[${host}]` : host}:${port}\n`);
 });
 for (const sig of ['SIGINT', 'SIGTERM'])

@@ -5,6 +5,11 @@
  * prints --json; the tests look up the keys they check. Also the ways a run
  * fails: a bad option (exit 2), nobody listening, a 404 for the upgrade, an
  * echo that comes back altered (exit 1, with a message naming the cause).
+ * permessage-deflate (--deflate) and the JSON corpus (--corpus,
+ * --corpus-doc, the files bench/corpus/gen.py writes): against ringwsd
+ * --deflate, against Python websockets (a server that keeps its context, a
+ * smaller window, fragmented compressed echoes, and one that alters an
+ * echo), and against a ringwsd that declines.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -20,6 +25,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -473,6 +479,216 @@ Test(ringload, raw_echo_altered)
 	cr_assert(num(r, "errors") >= 1, "%s", r->out);
 }
 
+/* --- permessage-deflate and the corpus --------------------------------------- */
+
+/* The shipped corpus files, checked to be there. */
+static const char *corpus_file(const char *name)
+{
+	const char *path = harness_src(name);
+	cr_assert(access(path, R_OK) == 0, "%s is missing: python3 bench/corpus/gen.py writes it",
+		  path);
+	return path;
+}
+
+static double file_size(const char *path)
+{
+	struct stat st;
+	cr_assert(stat(path, &st) == 0, "%s: %s", path, strerror(errno));
+	return (double)st.st_size;
+}
+
+/* Whether the string value of key in r's JSON contains text. */
+static int json_str_has(const struct run *r, const char *key, const char *text)
+{
+	char pat[128];
+	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+	const char *p = strstr(r->out, pat);
+	if (!p)
+		return 0;
+	p += strlen(pat);
+	const char *end = strchr(p, '"');
+	const char *hit = strstr(p, text);
+	return end && hit && hit < end;
+}
+
+static struct daemon *start_deflate_server(void)
+{
+	return daemon_start("--threads", "1", "--deflate", "--route", route("/", "echo"), "--route",
+			    route("/chat", "chat"), NULL);
+}
+
+/* the corpus, compressed both ways: about half its messages are 1 KiB or
+ * more, and only those are compressed; every echo inflated and checked */
+Test(ringload, deflate_corpus_echo)
+{
+	const char *corpus = corpus_file("bench/corpus/messages.jsonl");
+	struct daemon *d = start_deflate_server();
+	struct run *r = ringload("--json", "--deflate", "--corpus", corpus, "-c", "10", "-p", "4",
+				 "-d", "1", "-w", "0.3", "--pid", pidstr(d->pid),
+				 daemon_url(d, "/"), NULL);
+	expect_ok(r);
+	cr_assert(strstr(r->out, "\"deflate\":true"), "%s", r->out);
+	cr_assert(json_str_has(r, "deflate_params", "server_no_context_takeover") &&
+			  json_str_has(r, "deflate_params", "client_no_context_takeover"),
+		  "%s", r->out);
+	cr_assert(strstr(r->out, "\"type\":\"text\""), "a corpus is text: %s", r->out);
+	cr_assert_eq(num(r, "corpus_msgs"), 10000, "%s", r->out);
+	double msgs = num(r, "messages");
+	cr_assert(msgs > 100, "%s", r->out);
+	expect_latencies(r);
+	double zin = num(r, "compressed_in_pct"), zout = num(r, "compressed_out_pct");
+	cr_assert(zin > 20 && zin < 80 && zout > 20 && zout < 80, "%s", r->out);
+	double payload = num(r, "payload_b_per_msg");
+	cr_assert(payload > 700 && payload < 1400, "%s", r->out);
+	cr_assert(num(r, "wire_in_b_per_msg") < payload * 0.9, "%s", r->out);
+	cr_assert(num(r, "wire_out_b_per_msg") < payload * 0.9, "%s", r->out);
+	cr_assert(fabs(num(r, "mb_per_s") - msgs * payload / num(r, "duration_s") / 1e6) < 0.01,
+		  "%s", r->out);
+	cr_assert(num(r, "server_cpu_us_per_msg") > 0, "%s", r->out);
+	cr_assert(!strstr(daemon_log(d), "error"), "%s", daemon_log(d));
+}
+
+/* the same corpus uncompressed: every byte on the wire is payload and a
+ * header */
+Test(ringload, corpus_plain)
+{
+	const char *corpus = corpus_file("bench/corpus/messages.jsonl");
+	struct daemon *d = start_server();
+	struct run *r = ringload("--json", "--corpus", corpus, "-c", "4", "-p", "8", "-d", "1",
+				 "-w", "0.3", daemon_url(d, "/"), NULL);
+	expect_ok(r);
+	cr_assert(strstr(r->out, "\"deflate\":false,\"deflate_params\":null"), "%s", r->out);
+	cr_assert(strstr(r->out, "\"type\":\"text\""), "%s", r->out);
+	expect_null(r, "compressed_in_pct");
+	cr_assert(num(r, "messages") > 100, "%s", r->out);
+	double payload = num(r, "payload_b_per_msg"), in = num(r, "wire_in_b_per_msg");
+	cr_assert(in > payload && in <= payload + 4, "%s", r->out);
+	cr_assert(fabs(num(r, "size") - file_size(corpus) / 10000) < 2, "the mean size: %s", r->out);
+}
+
+/* one 1 MiB JSON document as every message, compressed both ways */
+Test(ringload, deflate_corpus_doc)
+{
+	const char *doc = corpus_file("bench/corpus/doc1m.json");
+	struct daemon *d = start_deflate_server();
+	struct run *r = ringload("--json", "--deflate", "--corpus-doc", doc, "-c", "2", "-p", "2",
+				 "-d", "1", "-w", "0.3", daemon_url(d, "/"), NULL);
+	expect_ok(r);
+	double size = file_size(doc);
+	cr_assert_eq(num(r, "size"), size, "%s", r->out);
+	cr_assert(num(r, "messages") >= 2, "%s", r->out);
+	cr_assert_eq(num(r, "payload_b_per_msg"), size, "%s", r->out);
+	cr_assert_eq(num(r, "compressed_in_pct"), 100, "%s", r->out);
+	cr_assert(num(r, "wire_in_b_per_msg") < size / 2, "%s", r->out);
+}
+
+/* generated messages compressed on the fly, and a broadcast route: the
+ * chat plugin compresses once for every receiver */
+Test(ringload, deflate_generated_and_broadcast)
+{
+	struct daemon *d = start_deflate_server();
+	struct run *r = ringload("--json", "--deflate", "-s", "4k", "-c", "4", "-p", "4", "-d", "1",
+				 "-w", "0.3", daemon_url(d, "/"), NULL);
+	expect_ok(r);
+	cr_assert_eq(num(r, "compressed_out_pct"), 100, "%s", r->out);
+	cr_assert_eq(num(r, "compressed_in_pct"), 100, "%s", r->out);
+	cr_assert(num(r, "wire_in_b_per_msg") < 4096, "%s", r->out);
+	/* below the threshold nothing is compressed */
+	r = ringload("--json", "--deflate", "-s", "1000", "-c", "2", "-d", "0.5", "-w", "0.2",
+		     daemon_url(d, "/"), NULL);
+	expect_ok(r);
+	cr_assert_eq(num(r, "compressed_out_pct"), 0, "%s", r->out);
+	cr_assert_eq(num(r, "compressed_in_pct"), 0, "%s", r->out);
+	r = ringload("--json", "-m", "broadcast", "--deflate", "-s", "2k", "-c", "5", "-p", "2", "-d",
+		     "1", "-w", "0.3", daemon_url(d, "/chat?token=x"), NULL);
+	expect_ok(r);
+	cr_assert(num(r, "deliveries_per_s") > 0, "%s", r->out);
+	cr_assert_eq(num(r, "compressed_in_pct"), 100, "%s", r->out);
+}
+
+/* idle connections with permessage-deflate agreed */
+Test(ringload, deflate_idle)
+{
+	struct daemon *d = start_deflate_server();
+	struct run *r = ringload("--json", "-m", "idle", "--deflate", "-c", "50", "--hold", "0.2",
+				 "--pid", pidstr(d->pid), daemon_url(d, "/"), NULL);
+	expect_ok(r);
+	cr_assert_eq(num(r, "established"), 50, "%s", r->out);
+	cr_assert(json_str_has(r, "deflate_params", "permessage-deflate"), "%s", r->out);
+	num(r, "rss_per_conn_b");
+}
+
+/* a server without --deflate answers without the extension: every
+ * connection fails, and the message says why */
+Test(ringload, deflate_declined)
+{
+	struct daemon *d = start_server();
+	struct run *r = ringload("--json", "--deflate", "-c", "3", "-d", "0.5", "-w", "0",
+				 daemon_url(d, "/"), NULL);
+	cr_assert_eq(r->code, 1, "exit %d:\n%s\n%s", r->code, r->out, r->err);
+	cr_assert(strstr(r->err, "the server declined permessage-deflate"), "%s", r->err);
+	cr_assert(strstr(r->err, "ringwsd --deflate"), "%s", r->err);
+	cr_assert_eq(num(r, "established"), 0, "%s", r->out);
+	cr_assert_eq(num(r, "failed"), 3, "%s", r->out);
+	cr_assert(strstr(r->out, "\"first_error\":\"handshake: the server declined"), "%s", r->out);
+}
+
+/* Python websockets with its default compression: it keeps its context
+ * (a 4 KiB window, server_max_window_bits=12) and sends each echo as three
+ * frames, the first with RSV1; with a count, that message comes back with
+ * byte 100 changed. */
+static const char pyzecho[] =
+	"import asyncio, sys, websockets\n"
+	"alter = int(sys.argv[1])\n"
+	"async def handler(ws, *args):\n"
+	"    n = 0\n"
+	"    async for msg in ws:\n"
+	"        n += 1\n"
+	"        if n == alter:\n"
+	"            msg = msg[:100] + ('#' if isinstance(msg, str) else b'#') + msg[101:]\n"
+	"        k = len(msg)\n"
+	"        await ws.send([msg[:k // 3], msg[k // 3:2 * k // 3], msg[2 * k // 3:]])\n"
+	"async def main():\n"
+	"    async with websockets.serve(handler, '127.0.0.1', 0, max_size=None) as s:\n"
+	"        port = s.sockets[0].getsockname()[1]\n"
+	"        print('pyzecho: listening on 127.0.0.1:%d' % port, file=sys.stderr, flush=True)\n"
+	"        await asyncio.Future()\n"
+	"asyncio.run(main())\n";
+
+static struct daemon *pyzecho_start(const char *alter)
+{
+	const char *argv[] = { "/usr/bin/python3", "-c", pyzecho, alter, NULL };
+	return program_start(argv, "pyzecho: listening on 127.0.0.1:");
+}
+
+Test(ringload, deflate_server_context_fragmented)
+{
+	struct daemon *d = pyzecho_start("0");
+	struct run *r = ringload("--json", "--deflate", "--text", "-s", "20k", "-c", "3", "-p", "2",
+				 "-d", "1", "-w", "0.3", daemon_url(d, "/"), NULL);
+	expect_ok(r);
+	cr_assert(json_str_has(r, "deflate_params", "server_max_window_bits=12"), "%s", r->out);
+	cr_assert(!json_str_has(r, "deflate_params", "server_no_context_takeover"), "%s", r->out);
+	cr_assert(num(r, "messages") > 10, "%s", r->out);
+	cr_assert_eq(num(r, "compressed_in_pct"), 100, "%s", r->out);
+	/* the corpus too, whose small messages websockets compresses as well */
+	r = ringload("--json", "--deflate", "--corpus", corpus_file("bench/corpus/messages.jsonl"),
+		     "-c", "2", "-p", "2", "-d", "1", "-w", "0.3", daemon_url(d, "/"), NULL);
+	expect_ok(r);
+	cr_assert(num(r, "messages") > 10, "%s", r->out);
+}
+
+/* an echo altered before the server compressed it: caught after inflation */
+Test(ringload, deflate_echo_altered)
+{
+	struct daemon *d = pyzecho_start("11");
+	struct run *r = ringload("--json", "--deflate", "--text", "-s", "2k", "-c", "1", "-d", "1",
+				 "-w", "0", daemon_url(d, "/"), NULL);
+	cr_assert_eq(r->code, 1, "exit %d:\n%s\n%s", r->code, r->out, r->err);
+	cr_assert(strstr(r->err, "message 11 differs from what was sent at byte 100 of 2048"), "%s",
+		  r->err);
+}
+
 /* --- failures --------------------------------------------------------------- */
 
 Test(ringload, bad_options)
@@ -501,6 +717,36 @@ Test(ringload, bad_options)
 	r = ringload("-c", "50000", "ws://127.0.0.1:1/", NULL);
 	cr_assert_eq(r->code, 2);
 	cr_assert(strstr(r->err, "open files"), "%s", r->err);
+
+	r = ringload("-m", "raw", "--deflate", "tcp://127.0.0.1:1", NULL);
+	cr_assert_eq(r->code, 2);
+	cr_assert(strstr(r->err, "--deflate") && strstr(r->err, "raw"), "%s", r->err);
+
+	const char *corpus = corpus_file("bench/corpus/messages.jsonl");
+	r = ringload("--corpus", corpus, "-s", "1k", "ws://127.0.0.1:1/", NULL);
+	cr_assert_eq(r->code, 2);
+	cr_assert(strstr(r->err, "--size and --corpus"), "%s", r->err);
+
+	r = ringload("-m", "idle", "--corpus", corpus, "ws://127.0.0.1:1/", NULL);
+	cr_assert_eq(r->code, 2);
+	cr_assert(strstr(r->err, "idle mode sends no messages"), "%s", r->err);
+
+	r = ringload("--corpus", "/nonexistent/corpus.jsonl", "ws://127.0.0.1:1/", NULL);
+	cr_assert_eq(r->code, 2);
+	cr_assert(strstr(r->err, "cannot read /nonexistent/corpus.jsonl"), "%s", r->err);
+
+	/* text messages must be UTF-8; as binary the same file is fine */
+	char bad[] = "/tmp/ringload_test_corpus_XXXXXX";
+	int fd = mkstemp(bad);
+	cr_assert(fd >= 0 && write(fd, "{\"a\":\"\xff\"}\n", 10) == 10);
+	close(fd);
+	r = ringload("--corpus", bad, "ws://127.0.0.1:1/", NULL);
+	cr_assert_eq(r->code, 2);
+	cr_assert(strstr(r->err, "not valid UTF-8"), "%s", r->err);
+	r = ringload("--corpus", bad, "--binary", "-c", "1", "-d", "0.1", "-w", "0",
+		     "ws://127.0.0.1:1/", NULL);
+	cr_assert_eq(r->code, 1, "%s", r->err);	/* past the options: nobody listens */
+	unlink(bad);
 }
 
 /* a port nobody listens on */
