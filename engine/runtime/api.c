@@ -103,13 +103,7 @@ void rws_conn_pause(struct rws_conn *c)
 	if (!on_owner(c) || (c->flags & CF_PAUSED))
 		return;
 	c->flags |= CF_PAUSED;
-	if (c->flags & CF_RECV_ARMED) {
-		struct io_uring_sqe *sqe = rws_reactor_sqe(conn_reactor(c));
-		io_uring_prep_cancel64(sqe, UD(c, UD_RECV), 0);
-		io_uring_sqe_set_data64(sqe, UD(c, UD_CANCEL));
-		c->flags |= CF_CANCELING;
-		c->inflight++;
-	}
+	rws_conn_stop_recv(c);
 }
 
 void rws_conn_resume(struct rws_conn *c)

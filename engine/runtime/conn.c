@@ -146,7 +146,10 @@ static void ext_free(struct rws_conn *c)
 	free(x->hs);
 	free(x->meta);
 	free(x->held);
-	rws_pmd_window_free(x->pmd_window);
+	if (x->zin)
+		x->zin->owns_window = 1;	/* a worker may be using it */
+	else
+		rws_pmd_window_free(x->pmd_window);
 	c->x = NULL;
 	pool_put(&conn_reactor(c)->ext_pool, x);
 }
@@ -358,7 +361,10 @@ void rws_conn_release(struct rws_conn *c)
 	r->free_conns = c;
 }
 
-static void cancel_recv(struct rws_conn *c)
+/* Cancels the multishot recv in flight, once (rws_conn_arm_recv() arms a
+ * new one and clears the mark). Its last completion re-arms it if reading
+ * should go on by then. */
+void rws_conn_stop_recv(struct rws_conn *c)
 {
 	if (!(c->flags & CF_RECV_ARMED) || (c->flags & CF_CANCELING))
 		return;
@@ -384,7 +390,7 @@ void rws_conn_teardown(struct rws_conn *c, int code, const char *reason, size_t 
 	c->phase = PH_DEAD;
 	/* ends a send in flight and the multishot recv */
 	shutdown(c->fd, SHUT_RDWR);
-	cancel_recv(c);
+	rws_conn_stop_recv(c);
 	rws_conn_release(c);
 }
 
@@ -419,7 +425,7 @@ void rws_conn_arm_recv(struct rws_conn *c)
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = 1;
 	io_uring_sqe_set_data64(sqe, UD(c, UD_RECV));
-	c->flags |= CF_RECV_ARMED;
+	c->flags = (uint16_t)((c->flags | CF_RECV_ARMED) & ~CF_CANCELING);
 	c->inflight++;
 }
 
@@ -504,8 +510,10 @@ static void deliver_compressed(struct rws_conn *c, const struct rws_event *ev)
 			z->gen = c->gen;
 			z->max = max;
 			z->window = win;
+			if (win)
+				c->x->zin = z;	/* win has a conn_ext */
 			c->flags |= CF_ZIN;
-			cancel_recv(c);
+			rws_conn_stop_recv(c);
 			rws_zpool_submit(r, z);
 			return;
 		}
@@ -622,8 +630,14 @@ static void resume_reading(struct rws_conn *c)
 void rws_conn_zdone(struct zjob *z)
 {
 	struct rws_conn *c = z->c;
-	if (c->gen != z->gen || c->phase >= PH_DEAD) {
-		rws_zjob_free(z);	/* c is gone */
+	if (c->gen != z->gen) {
+		rws_zjob_free(z);	/* c is gone (and z owns what it used) */
+		return;
+	}
+	if (z->kind == ZJOB_INFLATE && c->x)
+		c->x->zin = NULL;
+	if (c->phase >= PH_DEAD) {
+		rws_zjob_free(z);	/* c is going */
 		return;
 	}
 	if (z->kind == ZJOB_COMPRESS) {
@@ -772,7 +786,6 @@ void rws_conn_on_recv(struct rws_conn *c, struct io_uring_cqe *cqe)
 void rws_conn_on_cancel(struct rws_conn *c)
 {
 	c->inflight--;
-	c->flags &= (uint16_t)~CF_CANCELING;
 	rws_conn_release(c);
 }
 
@@ -1114,13 +1127,13 @@ static int send_pooled(struct rws_conn *c, const void *data, size_t len, unsigne
 	tx->bytes += len;
 	tx->zpending += len;
 	if (zpending_full(c))
-		cancel_recv(c);
+		rws_conn_stop_recv(c);
 	if (rws_zpool_submit(r, z)) {
 		struct conn_ext *x = rws_conn_ext(c);
 		if (x) {
 			x->zwaiting++;
 			c->flags |= CF_ZWAIT;
-			cancel_recv(c);
+			rws_conn_stop_recv(c);
 		}
 	}
 	note_bound(c);

@@ -98,7 +98,7 @@ enum {
 	CF_CLOSED_CB = 1u << 6,		/* on_close ran */
 	CF_OVER_BOUND = 1u << 7,	/* queue went past max_buffered: on_drain owed */
 	CF_WR_SHUT = 1u << 8,		/* FIN sent */
-	CF_CANCELING = 1u << 9,		/* a cancel of the recv is in flight */
+	CF_CANCELING = 1u << 9,		/* the multishot recv in flight has been cancelled */
 	CF_EXT_KEEP = 1u << 10,		/* an accessor handed out a pointer into the conn_ext */
 	CF_PMD = 1u << 11,		/* permessage-deflate agreed */
 	CF_PMD_PLAIN = 1u << 12,	/* ... with a window libdeflate cannot keep: we send uncompressed */
@@ -137,6 +137,7 @@ struct conn_ext {
 	uint8_t *held;		/* bytes received while a message is inflated in the pool */
 	uint32_t held_len, held_cap;
 	uint32_t zwaiting;	/* its jobs in the reactor's backlog */
+	struct zjob *zin;	/* its message being inflated in the pool (it uses pmd_window) */
 	char ip[48];		/* the peer's address as text, once asked for */
 };
 
@@ -255,6 +256,7 @@ struct zjob {
 	size_t out_off;
 	uint64_t max;		/* inflate: max_payload */
 	struct rws_pmd_window *window;	/* inflate: c's history, or NULL */
+	uint8_t owns_window;	/* inflate: c went away meanwhile: the window is the job's to free */
 	uint8_t *res;		/* inflate: the message (malloc'd) */
 	size_t res_len;
 	size_t in_len;
@@ -383,6 +385,7 @@ void rws_conn_on_send(struct rws_conn *c, int res);
 void rws_conn_on_send_zc(struct zc_ticket *t, struct io_uring_cqe *cqe);
 void rws_conn_on_cancel(struct rws_conn *c);
 void rws_conn_arm_recv(struct rws_conn *c);
+void rws_conn_stop_recv(struct rws_conn *c);
 void rws_conn_flush(struct rws_conn *c);
 void rws_conn_queue(struct rws_conn *c, struct sbuf *b);
 int rws_conn_queue_broadcast(struct rws_conn *c, struct sbuf *b);

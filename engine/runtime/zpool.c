@@ -205,6 +205,8 @@ struct zjob *rws_zjob_new(size_t in_len)
 
 void rws_zjob_free(struct zjob *z)
 {
+	if (z->owns_window)
+		rws_pmd_window_free(z->window);
 	rws_sbuf_put(z->out);
 	free(z->res);
 	free(z);

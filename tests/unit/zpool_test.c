@@ -344,3 +344,38 @@ Test(zpool, waiting_for_the_pool_holds_reading_not_closes)
 	cr_assert_eq(w.rc, 0);
 	close_1000(fd);
 }
+
+/* A client that keeps its context (its history window lives in the
+ * connection) goes away while its large message is inflated in the pool:
+ * the worker's use of the window and the connection's end do not collide
+ * (run under ASan in make test), and the server goes on */
+Test(zpool, context_window_outlives_its_connection_while_in_the_pool)
+{
+	opts.deflate_client_context = 1;
+	opts.deflate_concurrency = 1;
+	start();
+	size_t n = 600000, zn;
+	uint8_t *m = malloc(n);
+	msg_fill(m, n, 7);
+	uint8_t *z = compress_of(m, n, &zn);
+	for (int round = 0; round < 20; round++) {
+		int fd = open_deflate();
+		for (int i = 0; i < 3; i++)
+			cr_assert_eq(wsc_send_frame(fd, 0xC1, z, zn), 0);
+		if (round % 2)
+			usleep(1000);
+		close(fd);
+	}
+	for (int i = 0; i < 500 && atomic_load(&closes) < 20; i++)
+		usleep(10000);
+	cr_assert_eq(atomic_load(&closes), 20);
+	int fd = open_deflate();
+	cr_assert_eq(wsc_send_frame(fd, 0xC1, z, zn), 0);
+	struct wsc_frame f;
+	cr_assert_eq(wsc_recv_frame(fd, &f), 1);
+	cr_assert_eq(f.b0 & 0x0f, 0x1);
+	free(f.data);
+	close_1000(fd);
+	free(z);
+	free(m);
+}
