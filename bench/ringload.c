@@ -110,45 +110,46 @@ static double parse_seconds(const char *opt, const char *v, int zero_ok)
 	return x;
 }
 
-static uint64_t parse_size(const char *opt, const char *v)
+/* v as a byte count with an optional k/K or m/M suffix, up to max: 0 with
+ * *out set, or -1. */
+static int parse_suffixed(const char *v, uint64_t max, uint64_t *out)
 {
 	char *end;
 	errno = 0;
 	unsigned long long x = strtoull(v, &end, 10);
-	if (end != v && *v != '-' && !errno) {
-		unsigned long long mul = 1;
-		if (*end == 'k' || *end == 'K')
-			mul = 1024, end++;
-		else if (*end == 'm' || *end == 'M')
-			mul = 1024 * 1024, end++;
-		if (!*end && x <= MAX_SIZE / mul) {
-			x *= mul;
-			if (x < 16)
-				usage_error("%s: '%s' is too small: a message needs 16 bytes for its "
-					    "sequence number and timestamp", opt, v);
-			return x;
-		}
-	}
-	usage_error("%s: '%s' is not a size from 16 bytes to 64M (bytes, or with k/K, m/M)", opt,
-		    v);
+	if (end == v || *v == '-' || errno)
+		return -1;
+	unsigned long long mul = 1;
+	if (*end == 'k' || *end == 'K')
+		mul = 1024, end++;
+	else if (*end == 'm' || *end == 'M')
+		mul = 1024 * 1024, end++;
+	if (*end || x > max / mul)
+		return -1;
+	*out = x * mul;
+	return 0;
+}
+
+static uint64_t parse_size(const char *opt, const char *v)
+{
+	uint64_t x;
+	if (parse_suffixed(v, MAX_SIZE, &x) < 0)
+		usage_error("%s: '%s' is not a size from 16 bytes to 64M (bytes, or with k/K, m/M)",
+			    opt, v);
+	if (x < 16)
+		usage_error("%s: '%s' is too small: a message needs 16 bytes for its "
+			    "sequence number and timestamp", opt, v);
+	return x;
 }
 
 /* A byte count with an optional k/K or m/M suffix, 0 allowed. */
 static uint64_t parse_bytes(const char *opt, const char *v)
 {
-	char *end;
-	errno = 0;
-	unsigned long long x = strtoull(v, &end, 10);
-	if (end != v && *v != '-' && !errno) {
-		unsigned long long mul = 1;
-		if (*end == 'k' || *end == 'K')
-			mul = 1024, end++;
-		else if (*end == 'm' || *end == 'M')
-			mul = 1024 * 1024, end++;
-		if (!*end && x <= (1ull << 30) / mul)
-			return x * mul;
-	}
-	usage_error("%s: '%s' is not a byte count up to 1G (bytes, or with k/K, m/M)", opt, v);
+	uint64_t x;
+	if (parse_suffixed(v, 1ull << 30, &x) < 0)
+		usage_error("%s: '%s' is not a byte count up to 1G (bytes, or with k/K, m/M)", opt,
+			    v);
+	return x;
 }
 
 /* Reads the corpus: its lines (a line feed ends each; a carriage return

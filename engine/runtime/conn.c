@@ -840,6 +840,20 @@ static void mark_flush(struct rws_conn *c)
 	r->flush_head = c;
 }
 
+/* Links q, holding b (NULL: a message the pool is still compressing), at
+ * the end of the queue; the caller counts its bytes. */
+static void tx_append(struct conn_tx *tx, struct qent *q, struct sbuf *b)
+{
+	q->next = NULL;
+	q->b = b;
+	q->off = 0;
+	if (tx->tail)
+		tx->tail->next = q;
+	else
+		tx->head = q;
+	tx->tail = q;
+}
+
 void rws_conn_queue(struct rws_conn *c, struct sbuf *b)
 {
 	struct conn_tx *tx = tx_get(c);
@@ -850,14 +864,7 @@ void rws_conn_queue(struct rws_conn *c, struct sbuf *b)
 		rws_conn_teardown(c, RWS_CLOSE_ABNORMAL, NULL, 0);
 		return;
 	}
-	q->next = NULL;
-	q->b = b;
-	q->off = 0;
-	if (tx->tail)
-		tx->tail->next = q;
-	else
-		tx->head = q;
-	tx->tail = q;
+	tx_append(tx, q, b);
 	tx->bytes += b->len;
 	mark_flush(c);
 }
@@ -1116,14 +1123,7 @@ static int send_pooled(struct rws_conn *c, const void *data, size_t len, unsigne
 	z->gen = c->gen;
 	z->q = q;
 	z->accounted = len;
-	q->next = NULL;
-	q->b = NULL;
-	q->off = 0;
-	if (tx->tail)
-		tx->tail->next = q;
-	else
-		tx->head = q;
-	tx->tail = q;
+	tx_append(tx, q, NULL);
 	tx->bytes += len;
 	tx->zpending += len;
 	if (zpending_full(c))

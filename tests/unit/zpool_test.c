@@ -189,6 +189,19 @@ static void close_1000(int fd)
 	close(fd);
 }
 
+/* w's messages written by a thread of their own while the echoes are read
+ * and checked here; returns the pongs seen meanwhile */
+static int pipelined_echoes(struct writer *w)
+{
+	pthread_t t;
+	pthread_create(&t, NULL, write_all, w);
+	int pongs = 0;
+	read_all(w->fd, w->count, &pongs);
+	pthread_join(t, NULL);
+	cr_assert_eq(w->rc, 0);
+	return pongs;
+}
+
 /* Messages of every size, some sent compressed, with pings between them,
  * all written before any echo is read: each echo comes back in order, and
  * the close frame after the last one */
@@ -197,12 +210,7 @@ Test(zpool, order_kept_through_the_pool)
 	start();
 	int fd = open_deflate();
 	struct writer w = { .fd = fd, .count = 300, .compress_some = 1, .pings = 1 };
-	pthread_t t;
-	pthread_create(&t, NULL, write_all, &w);
-	int pongs = 0;
-	read_all(fd, w.count, &pongs);
-	pthread_join(t, NULL);
-	cr_assert_eq(w.rc, 0);
+	int pongs = pipelined_echoes(&w);
 	/* the last pongs may follow the last echo */
 	while (pongs < w.count / 5) {
 		struct wsc_frame f;
@@ -336,12 +344,7 @@ Test(zpool, waiting_for_the_pool_holds_reading_not_closes)
 	start();
 	int fd = open_deflate();
 	struct writer w = { .fd = fd, .count = 120 };
-	pthread_t t;
-	pthread_create(&t, NULL, write_all, &w);
-	int pongs = 0;
-	read_all(fd, w.count, &pongs);
-	pthread_join(t, NULL);
-	cr_assert_eq(w.rc, 0);
+	pipelined_echoes(&w);
 	close_1000(fd);
 }
 
