@@ -72,6 +72,15 @@ struct rws_handler {
 	/* A send left the queue at or over max_buffered (later sends may have
 	 * been refused); now it has fallen below it again. */
 	void (*on_drain)(void *ctx, struct rws_conn *c);
+	/* Client connections (rws_connect): the connection failed before it
+	 * opened — err is a negative errno (-ECONNREFUSED, -ETIMEDOUT for the
+	 * handshake timeout, -ENOENT for a name that does not resolve ...) or
+	 * an RWS_CLIENT_E_* code; http_status is the server's (or the proxy's)
+	 * status when it answered something other than 101, else 0; msg says
+	 * it in one line. No other callback runs for that connection, and c is
+	 * gone when this returns. */
+	void (*on_error)(void *ctx, struct rws_conn *c, int err, int http_status,
+			 const char *msg);
 };
 
 /* Server options; rws_server_options_default() fills ws's defaults. */
@@ -107,6 +116,14 @@ struct rws_server_options {
 					   concurrencyLimit), 10 */
 	uint32_t deflate_inline_max;	/* messages up to this size are compressed and inflated on
 					   the reactor, larger ones in the pool; 0: all in the pool */
+	/* Heartbeat (ws's "detect and close broken connections", done here):
+	 * every ping_interval_ms each open connection is pinged; one that has
+	 * sent nothing (no pong, no frame) within pong_timeout_ms after the
+	 * ping is dropped (on_close with 1006). 0: off (the default). */
+	uint32_t ping_interval_ms;
+	uint32_t pong_timeout_ms;	/* 0: the interval */
+	int listen;			/* 1 (default): listen on host:port; 0: reactors for
+					   client connections only (rws_connect), no routes needed */
 };
 
 /* The permessage-deflate settings of one route, when they differ from the
@@ -187,6 +204,64 @@ RWS_API int rws_server_stats(const struct rws_server *s, struct rws_reactor_stat
 
 /* Frees a stopped (or never started) server. */
 RWS_API void rws_server_destroy(struct rws_server *s);
+
+/* --- client connections -------------------------------------------------- */
+
+/* Why a client connection failed, besides errnos (on_error's err). */
+enum rws_client_err {
+	RWS_CLIENT_E_HANDSHAKE = -1300,	/* the server's answer broke RFC 6455 (msg says how) */
+	RWS_CLIENT_E_STATUS,		/* the server answered an HTTP status other than 101 */
+	RWS_CLIENT_E_REDIRECTS,		/* more redirects than max_redirects */
+	RWS_CLIENT_E_REDIRECT,		/* a redirect without a usable Location */
+	RWS_CLIENT_E_PROXY,		/* the proxy refused CONNECT (http_status) or broke HTTP */
+	RWS_CLIENT_E_EXTENSION,		/* permessage-deflate answered in a way we did not offer */
+	RWS_CLIENT_E_TLS,		/* wss:// without TLS support in this build */
+};
+
+/* Options of one client connection; rws_client_options_default() fills
+ * ws's defaults. Strings are copied by rws_connect(). */
+struct rws_client_options {
+	size_t struct_size;		/* sizeof(struct rws_client_options) */
+	int protocol_version;		/* 13 (the default) or 8 */
+	const char *const *protocols;	/* subprotocols to offer, in order */
+	size_t num_protocols;
+	const char *origin;		/* Origin (Sec-WebSocket-Origin for 8); NULL: none */
+	const char *const *headers;	/* more request headers, "Name: value" each */
+	size_t num_headers;
+	uint32_t handshake_timeout_ms;	/* connect, proxy and upgrade together, 10 s; 0: none */
+	int follow_redirects;		/* 0 (as ws): a 3xx is an error */
+	int max_redirects;		/* 10 */
+	uint64_t max_payload;		/* 100 MiB; 0: no limit */
+	size_t max_buffered;		/* send queue bound, 1 MiB, as the server's */
+	int deflate;			/* offer permessage-deflate: 1 (as ws) */
+	uint32_t deflate_threshold;	/* 1024 */
+	int deflate_level;		/* 1 */
+	const char *proxy;		/* "http://[user:pass@]host:port"; NULL: http_proxy,
+					   https_proxy and no_proxy from the environment; "": none */
+	const char *local_address;	/* address to connect from; NULL: any */
+	int family;			/* AF_UNSPEC (the default), AF_INET or AF_INET6 */
+	uint32_t ping_interval_ms;	/* heartbeat as the server's: 0 off */
+	uint32_t pong_timeout_ms;	/* 0: the interval */
+	const char *ca_file;		/* wss://: CAs to verify against; NULL: the system's */
+	int insecure;			/* wss://: 1 skips verification (with a warning) */
+};
+
+RWS_API void rws_client_options_default(struct rws_client_options *o);
+
+/* Opens a client connection to url on one of s's reactors (a server
+ * created with listen = 0 serves for clients only; any server will do).
+ * URLs: ws://host[:port]/path?query, wss://... and
+ * ws+unix:///socket/path[:/request/path] (as ws); user:pass@ before the
+ * host sends Basic authorization. h (copied) gets the connection's
+ * callbacks on its reactor as a server route's would, from on_open on, or
+ * on_error if it never opens; user is what rws_conn_user() returns. The URL
+ * and options are checked here: -EINVAL, with errbuf naming the fault,
+ * for a fragment, an unknown scheme, a bad port or host, a bad option.
+ * The rest happens on the reactor. Any thread, after rws_server_start().
+ * Returns 0 or a negative errno. */
+RWS_API int rws_connect(struct rws_server *s, const char *url,
+			const struct rws_client_options *o, const struct rws_handler *h,
+			void *user, char *errbuf, size_t errlen);
 
 /* --- during on_upgrade ------------------------------------------------- */
 

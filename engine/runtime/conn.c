@@ -100,7 +100,7 @@ void rws_sbuf_put(struct sbuf *b)
 
 /* --- timers ----------------------------------------------------------------- */
 
-enum { T_NONE = 0, T_HANDSHAKE, T_CLOSE, T_LINGER };
+enum { T_NONE = 0, T_HANDSHAKE, T_CLOSE, T_LINGER, T_CLIENT };
 
 static struct tlist *tlist_of(struct rws_conn *c, int which)
 {
@@ -109,6 +109,7 @@ static struct tlist *tlist_of(struct rws_conn *c, int which)
 	case T_HANDSHAKE: return &r->hs_timers;
 	case T_CLOSE: return &r->close_timers;
 	case T_LINGER: return &r->linger_timers;
+	case T_CLIENT: return &r->client_timers;
 	default: return NULL;
 	}
 }
@@ -161,6 +162,8 @@ static int timer_of(struct rws_conn *c)
 		return T_NONE;
 	if (c->phase == PH_HANDSHAKE)
 		return T_HANDSHAKE;
+	if (c->phase == PH_CONNECTING || c->phase == PH_PROXY || c->phase == PH_CLIENT_HS)
+		return T_CLIENT;
 	if (c->phase == PH_LINGER)
 		return T_LINGER;
 	if (c->phase == PH_OPEN)
@@ -195,9 +198,16 @@ static int set_phase(struct rws_conn *c, int phase, int which)
 
 /* --- the open list of a route -------------------------------------------- */
 
+/* The list of c's route on its reactor; client connections share one. */
+static struct rws_conn **route_head(struct rws_conn *c)
+{
+	struct reactor *r = conn_reactor(c);
+	return c->route->idx < 0 ? &r->clients : &r->open_by_route[c->route->idx];
+}
+
 static void route_add(struct rws_conn *c)
 {
-	struct rws_conn **head = &conn_reactor(c)->open_by_route[c->route->idx];
+	struct rws_conn **head = route_head(c);
 	c->rprev = NULL;
 	c->rnext = *head;
 	if (*head)
@@ -209,7 +219,7 @@ static void route_del(struct rws_conn *c)
 {
 	if (!c->route)
 		return;
-	struct rws_conn **head = &conn_reactor(c)->open_by_route[c->route->idx];
+	struct rws_conn **head = route_head(c);
 	if (c->rprev)
 		c->rprev->rnext = c->rnext;
 	else if (*head == c)
@@ -353,6 +363,8 @@ void rws_conn_release(struct rws_conn *c)
 	free_queue(c);
 	ext_free(c);
 	rws_session_free(&c->s);
+	if (c->route && c->route->idx < 0)
+		rws_client_release(c);	/* its route is its own */
 	c->phase = PH_FREE;
 	atomic_fetch_sub_explicit(&r->nconns, 1, memory_order_relaxed);
 	atomic_fetch_sub(&r->srv->nconns, 1);
@@ -496,7 +508,7 @@ static void hold_bytes(struct rws_conn *c, const uint8_t *data, size_t len)
 static void deliver_compressed(struct rws_conn *c, const struct rws_event *ev)
 {
 	struct reactor *r = conn_reactor(c);
-	uint64_t max = r->srv->scfg.max_payload;
+	uint64_t max = c->s.cfg->max_payload;
 	struct rws_pmd_window *win = c->x ? c->x->pmd_window : NULL;
 	/* the cost follows the inflated size, about 4 times the compressed
 	 * one for text */
@@ -696,14 +708,20 @@ void rws_conn_adopt(struct reactor *r, int fd, struct sbuf *head)
 		handshake_bytes(c, head->data, head->len);
 }
 
-/* A connection in PH_HANDSHAKE is on the handshake timer, so it has its
- * conn_ext, where a request head split across reads is gathered. */
-static void handshake_bytes(struct rws_conn *c, uint8_t *data, size_t len)
+/* A connection reading an HTTP head (the server's PH_HANDSHAKE, the
+ * client's PH_PROXY and PH_CLIENT_HS) is on a timer, so it has its
+ * conn_ext, where a head split across reads is gathered. handle looks at
+ * what there is so far and sets *used to the head's length, or leaves it 0
+ * when the head is incomplete (or the connection was refused). */
+typedef void head_handler(struct rws_conn *c, const char *buf, size_t len, size_t *used);
+
+static void head_bytes(struct rws_conn *c, uint8_t *data, size_t len, head_handler *handle)
 {
 	size_t max = RWS_HTTP_MAX_HEAD_DEFAULT;
 	struct conn_ext *x = c->x;
 	char *buf = (char *)data;
 	size_t n = len;
+	int phase = c->phase;
 	if (x->hs) {
 		size_t room = max - x->hs_len;
 		size_t take = len < room ? len : room;
@@ -712,11 +730,11 @@ static void handshake_bytes(struct rws_conn *c, uint8_t *data, size_t len)
 		buf = x->hs;
 		n = x->hs_len;
 		/* bytes that did not fit: only possible past the limit, which
-		 * the parser refuses with 431 */
+		 * the parsers refuse (431 on the server) */
 	}
 	size_t used = 0;
-	rws_upgrade_handle(c, buf, n, &used);
-	if (used == 0 && c->phase == PH_HANDSHAKE) {
+	handle(c, buf, n, &used);
+	if (used == 0 && c->phase == phase) {
 		/* incomplete: keep the bytes */
 		if (!x->hs) {
 			x->hs = malloc(max);
@@ -730,18 +748,28 @@ static void handshake_bytes(struct rws_conn *c, uint8_t *data, size_t len)
 		}
 		return;
 	}
-	/* the bytes after the head are frames; buf stays valid until freed */
+	/* the bytes after the head are frames (or, after a proxy's answer,
+	 * the server's); buf stays valid until freed */
 	char *held = NULL;
 	if (c->x && c->x->hs) {
 		held = c->x->hs;
 		c->x->hs = NULL;
 		c->x->hs_len = 0;
 	}
-	if (c->phase == PH_OPEN && used < n)
-		session_bytes(c, (uint8_t *)buf + used, n - used);
+	if (used < n) {
+		if (c->phase == PH_OPEN)
+			session_bytes(c, (uint8_t *)buf + used, n - used);
+		else if (c->phase == PH_CLIENT_HS)
+			head_bytes(c, (uint8_t *)buf + used, n - used, rws_client_answer);
+	}
 	free(held);
 	if (c->phase == PH_OPEN)
 		ext_trim(c);
+}
+
+static void handshake_bytes(struct rws_conn *c, uint8_t *data, size_t len)
+{
+	head_bytes(c, data, len, rws_upgrade_handle);
 }
 
 void rws_conn_on_recv(struct rws_conn *c, struct io_uring_cqe *cqe)
@@ -760,6 +788,8 @@ void rws_conn_on_recv(struct rws_conn *c, struct io_uring_cqe *cqe)
 				handshake_bytes(c, data, (size_t)res);
 			else if (c->phase == PH_OPEN)
 				session_bytes(c, data, (size_t)res);
+			else if (c->phase == PH_PROXY || c->phase == PH_CLIENT_HS)
+				head_bytes(c, data, (size_t)res, rws_client_answer);
 			/* PH_LINGER, PH_DEAD: discarded */
 		}
 		rws_reactor_recycle(r, bid);
@@ -1227,4 +1257,66 @@ int rws_conn_close_local(struct rws_conn *c, int code, const char *reason)
 	if (set_phase(c, PH_OPEN, T_CLOSE) < 0)
 		rws_conn_teardown(c, RWS_CLOSE_ABNORMAL, NULL, 0);
 	return 0;
+}
+
+/* --- client connections (client.c drives them) ------------------------------- */
+
+/* A client connection on socket fd, connecting (PH_CONNECTING) until
+ * deadline (0: none); rt is its own route, freed with it. */
+struct rws_conn *rws_conn_new_client(struct reactor *r, int fd, const struct route *rt,
+				     const struct rws_session_config *cfg, void *user,
+				     uint64_t deadline)
+{
+	struct rws_conn *c = conn_alloc(r);
+	if (!c) {
+		close(fd);
+		return NULL;
+	}
+	uint32_t gen = c->gen + 1;
+	memset(c, 0, sizeof(*c));
+	c->gen = gen;
+	c->fd = fd;
+	c->route = rt;
+	c->user = user;
+	rws_session_init(&c->s, cfg, 0);
+	atomic_fetch_add_explicit(&r->nconns, 1, memory_order_relaxed);
+	atomic_fetch_add(&r->srv->nconns, 1);
+	c->phase = PH_CONNECTING;
+	if (!rws_conn_ext(c)) {
+		c->route = NULL;	/* the caller still owns rt */
+		c->phase = PH_DEAD;
+		rws_conn_release(c);
+		return NULL;
+	}
+	if (deadline)
+		rws_tlist_add_at(&r->client_timers, c, deadline);
+	return c;
+}
+
+/* The next client phase, on the same deadline. */
+void rws_conn_client_phase(struct rws_conn *c, int phase)
+{
+	c->phase = (uint8_t)phase;
+}
+
+/* The 101 was good: c opens with the session agreed (rsv: RWS_RSV1 with
+ * permessage-deflate) and on_open runs; the frames after the answer are
+ * read by head_bytes(). */
+void rws_conn_client_open(struct rws_conn *c, const struct rws_session_config *cfg,
+			  unsigned rsv)
+{
+	rws_session_init(&c->s, cfg, rsv);
+	rws_conn_open(c);
+}
+
+/* A client connection that never opened: on_error, then it goes without
+ * on_close. */
+void rws_conn_fail(struct rws_conn *c, int err, int status, const char *msg)
+{
+	if (c->phase >= PH_DEAD)
+		return;
+	const struct rws_handler *h = c->route ? &c->route->h : NULL;
+	if (h && h->on_error)
+		h->on_error(h->ctx, c, err, status, msg);
+	rws_conn_teardown(c, RWS_CLOSE_ABNORMAL, NULL, 0);
 }

@@ -65,6 +65,28 @@ void rws_tlist_add(struct tlist *t, struct rws_conn *c, uint64_t now)
 	t->tail = c;
 }
 
+/* Inserts c at its place by deadline, for a list whose entries have
+ * durations of their own; new deadlines are mostly the latest, so the walk
+ * starts at the tail. */
+void rws_tlist_add_at(struct tlist *t, struct rws_conn *c, uint64_t deadline)
+{
+	struct conn_ext *x = c->x;
+	x->deadline = deadline;
+	struct rws_conn *after = t->tail;
+	while (after && after->x->deadline > deadline)
+		after = after->x->tprev;
+	x->tprev = after;
+	x->tnext = after ? after->x->tnext : t->head;
+	if (x->tnext)
+		x->tnext->x->tprev = c;
+	else
+		t->tail = c;
+	if (after)
+		after->x->tnext = c;
+	else
+		t->head = c;
+}
+
 void rws_tlist_del(struct tlist *t, struct rws_conn *c)
 {
 	struct conn_ext *x = c->x;
@@ -86,8 +108,9 @@ void rws_tlist_del(struct tlist *t, struct rws_conn *c)
 static uint64_t next_deadline(struct reactor *r)
 {
 	uint64_t d = UINT64_MAX;
-	struct tlist *ls[] = { &r->hs_timers, &r->linger_timers, &r->close_timers };
-	for (size_t i = 0; i < 3; i++)
+	struct tlist *ls[] = { &r->hs_timers, &r->linger_timers, &r->close_timers,
+			       &r->client_timers };
+	for (size_t i = 0; i < 4; i++)
 		if (ls[i]->head && ls[i]->head->x->deadline < d)
 			d = ls[i]->head->x->deadline;
 	if (r->trim_due && r->trim_due < d)
@@ -104,6 +127,8 @@ static void run_timers(struct reactor *r)
 		rws_conn_close_expired(c);
 	while ((c = r->linger_timers.head) && c->x->deadline <= r->now)
 		rws_conn_linger_expired(c);
+	while ((c = r->client_timers.head) && c->x->deadline <= r->now)
+		rws_client_expired(c);
 }
 
 /* --- pools ------------------------------------------------------------------ */
@@ -412,6 +437,12 @@ static void run_job(struct reactor *r, struct job *j)
 	case JOB_ZDONE:
 		rws_zpool_done(r, (struct zjob *)j);	/* frees it */
 		return;
+	case JOB_CONNECT:
+		if (r->stopping)
+			rws_client_forget(j->arg);
+		else
+			rws_client_start(r, j->arg);
+		break;
 	case JOB_SEND:
 		if (live(j))
 			rws_conn_send_local(j->c, j->b->data, j->b->len, j->flags);
@@ -487,14 +518,18 @@ static void stop_reactor(struct reactor *r)
 	r->stopping = 1;
 	close_listeners(r);
 	/* going away: every open connection gets 1001, handshakes are dropped */
-	for (int ri = 0; ri < r->srv->nroutes; ri++) {
-		struct rws_conn *c = r->open_by_route[ri];
+	for (int ri = -1; ri < r->srv->nroutes; ri++) {
+		struct rws_conn *c = ri < 0 ? r->clients : r->open_by_route[ri];
 		while (c) {
 			struct rws_conn *next = c->rnext;
-			rws_conn_close_local(c, RWS_CLOSE_GOING_AWAY, "server shutting down");
+			rws_conn_close_local(c, RWS_CLOSE_GOING_AWAY, ri < 0 ? "client shutting down"
+									: "server shutting down");
 			c = next;
 		}
 	}
+	/* client connections not open yet are dropped, like handshakes */
+	while (r->client_timers.head)
+		rws_conn_teardown(r->client_timers.head, RWS_CLOSE_ABNORMAL, NULL, 0);
 	while (r->hs_timers.head)
 		rws_conn_teardown(r->hs_timers.head, RWS_CLOSE_ABNORMAL, NULL, 0);
 }
@@ -542,6 +577,9 @@ static void handle_cqe(struct reactor *r, struct io_uring_cqe *cqe)
 		break;
 	case UD_CANCEL:
 		rws_conn_on_cancel(p);
+		break;
+	case UD_CONNECT:
+		rws_client_on_connect(p, cqe->res);
 		break;
 	default:
 		break;
@@ -668,7 +706,8 @@ void *rws_reactor_main(void *arg)
 		zc_setup(r);
 	if (rc == 0) {
 		pthread_mutex_lock(&s->start_lock);
-		rc = listen_setup(r);	/* serialised: the first one picks the port */
+		if (s->o.listen)
+			rc = listen_setup(r);	/* serialised: the first one picks the port */
 		pthread_mutex_unlock(&s->start_lock);
 	}
 	if (rc == 0) {

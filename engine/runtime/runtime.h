@@ -73,8 +73,8 @@ struct route_deflate {
 };
 
 struct route {
-	char *path;		/* "*" matches any path */
-	int idx;		/* position among the server's routes */
+	char *path;		/* "*" matches any path; a client's: its request path */
+	int idx;		/* position among the server's routes; -1: a client connection's own */
 	struct rws_handler h;
 	struct route_deflate dfl;
 	struct route *next;
@@ -82,6 +82,9 @@ struct route {
 
 enum conn_phase {
 	PH_HANDSHAKE = 0,	/* reading the upgrade request */
+	PH_CONNECTING,		/* client: the TCP connect is in flight */
+	PH_PROXY,		/* client: waiting for the proxy's answer to CONNECT */
+	PH_CLIENT_HS,		/* client: waiting for the server's 101 */
 	PH_OPEN,		/* WebSocket frames */
 	PH_LINGER,		/* our last bytes are queued; then FIN, wait for EOF */
 	PH_DEAD,		/* torn down; waiting for operations in flight */
@@ -216,7 +219,7 @@ struct tlist {
 
 /* A job posted to a reactor from another thread. */
 enum job_kind { JOB_SEND, JOB_CLOSE, JOB_BROADCAST, JOB_FOREACH, JOB_STOP, JOB_PING, JOB_PONG, JOB_ADOPT,
-		JOB_ZDONE };
+		JOB_ZDONE, JOB_CONNECT };
 
 struct job {
 	struct job *next;
@@ -310,6 +313,8 @@ struct reactor {
 	atomic_uint nconns;		/* live connections (any phase); read by stats */
 	struct rws_conn **open_by_route;	/* per route index: list heads */
 	struct tlist hs_timers, linger_timers, close_timers;
+	struct tlist client_timers;	/* client handshakes, each its own timeout (sorted) */
+	struct rws_conn *clients;	/* open client connections, linked through rnext */
 	struct rws_conn *flush_head;	/* linked through tx->fnext */
 	/* the hot path's allocations */
 	struct pool tx_pool, ext_pool, qent_pool, sbuf_pool, big_pool, sm_pool;
@@ -354,7 +359,8 @@ struct rws_server {
 };
 
 /* user_data tags, in the low 3 bits of a connection pointer */
-enum ud_tag { UD_RECV = 1, UD_SEND = 2, UD_CANCEL = 3, UD_ACCEPT = 4, UD_EVENTFD = 5, UD_SEND_ZC = 6 };
+enum ud_tag { UD_RECV = 1, UD_SEND = 2, UD_CANCEL = 3, UD_ACCEPT = 4, UD_EVENTFD = 5, UD_SEND_ZC = 6,
+	      UD_CONNECT = 7 };
 
 #define ZC_SLOTS 32			/* per reactor */
 #define ZC_SLOT (128u * 1024)		/* bytes per slot, sbuf header included */
@@ -373,6 +379,7 @@ struct reactor *rws_reactor_current(void);
 void *rws_reactor_main(void *arg);
 struct io_uring_sqe *rws_reactor_sqe(struct reactor *r);
 void rws_tlist_add(struct tlist *t, struct rws_conn *c, uint64_t now);
+void rws_tlist_add_at(struct tlist *t, struct rws_conn *c, uint64_t deadline);
 void rws_tlist_del(struct tlist *t, struct rws_conn *c);
 
 /* conn.c (runtime side of a connection) */
@@ -411,6 +418,23 @@ const struct route *rws_server_find_route(const struct rws_server *s, const char
 					  size_t len);
 int rws_server_trusted(const struct rws_server *s, const struct sockaddr *sa);
 
+/* conn.c, for client connections (client.c) */
+struct rws_conn *rws_conn_new_client(struct reactor *r, int fd, const struct route *rt,
+				     const struct rws_session_config *cfg, void *user,
+				     uint64_t deadline);
+void rws_conn_client_phase(struct rws_conn *c, int phase);
+void rws_conn_client_open(struct rws_conn *c, const struct rws_session_config *cfg,
+			  unsigned rsv);
+void rws_conn_fail(struct rws_conn *c, int err, int status, const char *msg);
+
+/* client.c */
+void rws_client_start(struct reactor *r, void *spec);
+void rws_client_on_connect(struct rws_conn *c, int res);
+void rws_client_answer(struct rws_conn *c, const char *buf, size_t len, size_t *used);
+void rws_client_expired(struct rws_conn *c);
+void rws_client_release(struct rws_conn *c);
+void rws_client_forget(void *spec);
+
 /* zpool.c */
 int rws_zpool_start(struct rws_server *s, char *errbuf, size_t errlen);
 void rws_zpool_stop(struct rws_server *s);
@@ -425,6 +449,7 @@ void rws_conn_zwait_end(struct rws_conn *c);
 
 /* upgrade.c */
 void rws_addr_text(const struct sockaddr *sa, char *out, size_t cap);
+char *rws_make_meta(const struct rws_str *path, const struct rws_str *proto, const char *ip);
 void rws_upgrade_handle(struct rws_conn *c, const char *buf, size_t len, size_t *used);
 
 #endif

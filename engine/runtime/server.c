@@ -43,6 +43,9 @@ void rws_server_options_default(struct rws_server_options *o)
 	o->deflate_client_max_window_bits = 0;
 	o->deflate_concurrency = 10;
 	o->deflate_inline_max = RWS_DEFLATE_INLINE_MAX_DEFAULT;
+	o->ping_interval_ms = 0;
+	o->pong_timeout_ms = 0;
+	o->listen = 1;
 }
 
 /* Checks d and turns it into what the runtime uses. */
@@ -306,7 +309,7 @@ int rws_server_start(struct rws_server *s, char *errbuf, size_t errlen)
 	}
 	if (s->started || s->reactors)
 		return -EALREADY;
-	if (!s->routes) {
+	if (!s->routes && s->o.listen) {
 		snprintf(errbuf, errlen, "no routes: nothing to serve");
 		return -EINVAL;
 	}
@@ -323,7 +326,7 @@ int rws_server_start(struct rws_server *s, char *errbuf, size_t errlen)
 		r->idx = i;
 		r->efd = -1;
 		pthread_mutex_init(&r->inbox_lock, NULL);
-		r->open_by_route = calloc((size_t)s->nroutes, sizeof(*r->open_by_route));
+		r->open_by_route = calloc(s->nroutes ? (size_t)s->nroutes : 1, sizeof(*r->open_by_route));
 		r->hs_timers.ms = s->o.handshake_timeout_ms;
 		r->close_timers.ms = s->o.close_timeout_ms;
 		r->linger_timers.ms = s->o.close_timeout_ms;
@@ -473,6 +476,8 @@ void rws_server_destroy(struct rws_server *s)
 			if (j->kind == JOB_ADOPT)
 				close(j->fd);
 			rws_sbuf_put(j->b);
+			if (j->kind == JOB_CONNECT)
+				rws_client_forget(j->arg);
 			if (j->kind == JOB_ZDONE)
 				rws_zjob_free((struct zjob *)j);
 			else

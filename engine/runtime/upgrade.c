@@ -87,7 +87,7 @@ static int forwarded_ip(struct rws_conn *c, const struct rws_hs_request *req, ch
 
 /* "path\0protocol\0client-ip\0": kept only when one of them is not the
  * default (the route's own path, no subprotocol, the peer's address). */
-static char *make_meta(const struct rws_str *path, const struct rws_str *proto, const char *ip)
+char *rws_make_meta(const struct rws_str *path, const struct rws_str *proto, const char *ip)
 {
 	size_t iplen = strlen(ip);
 	char *m = malloc(path->len + proto->len + iplen + 3);
@@ -193,7 +193,7 @@ void rws_upgrade_handle(struct rws_conn *c, const char *buf, size_t len, size_t 
 	int meta_ok = 1;
 	if (fwd || reply.protocol.len || !own_path) {
 		/* c is on the handshake timer: it has its conn_ext */
-		c->x->meta = make_meta(&req->http.path, &reply.protocol, ip);
+		c->x->meta = rws_make_meta(&req->http.path, &reply.protocol, ip);
 		meta_ok = c->x->meta != NULL;
 	}
 	char out[512];
