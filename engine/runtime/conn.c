@@ -691,7 +691,8 @@ void rws_conn_open(struct rws_conn *c)
 	timer_clear(c);
 	c->phase = PH_OPEN;
 	route_add(c);
-	c->flags |= CF_OPENED;
+	c->flags |= CF_OPENED | CF_ALIVE;
+	rws_heartbeat_arm(conn_reactor(c), c->route);
 	const struct rws_handler *h = &c->route->h;
 	if (h->on_open)
 		h->on_open(h->ctx, c);
@@ -784,6 +785,7 @@ void rws_conn_on_recv(struct rws_conn *c, struct io_uring_cqe *cqe)
 		unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
 		uint8_t *data = r->bufs + (size_t)bid * r->buf_size;
 		if (res > 0) {
+			c->flags |= CF_ALIVE;
 			if (c->phase == PH_HANDSHAKE)
 				handshake_bytes(c, data, (size_t)res);
 			else if (c->phase == PH_OPEN)

@@ -105,6 +105,83 @@ void rws_tlist_del(struct tlist *t, struct rws_conn *c)
 	x->tprev = x->tnext = NULL;
 }
 
+/* --- heartbeat --------------------------------------------------------------- */
+
+/* Pings go out at the multiples of a route's interval P (counted from the
+ * epoch, so every reactor and every connection of the route keep the same
+ * beat without a timer each) and are checked T later: a connection that
+ * has sent no byte since its ping is dropped. The state is two flags per
+ * connection; a sweep walks the open connections when a beat is due. */
+static uint64_t hb_after(uint64_t now, uint32_t P, uint32_t T)
+{
+	uint64_t ping = (now / P + 1) * P;
+	uint64_t check = (now >= T ? ((now - T) / P + 1) * P : 0) + T;
+	return ping < check ? ping : check;
+}
+
+/* Beats (at off, off + P, off + 2P, ...) up to and including t. */
+static uint64_t beats_upto(uint64_t t, uint32_t P, uint32_t off)
+{
+	return t < off ? 0 : (t - off) / P + 1;
+}
+
+/* Whether a beat lies in (from, to]. */
+static int beat_in(uint64_t from, uint64_t to, uint32_t P, uint32_t off)
+{
+	return beats_upto(to, P, off) > beats_upto(from, P, off);
+}
+
+void rws_heartbeat_arm(struct reactor *r, const struct route *rt)
+{
+	if (!rt->ping_ms)
+		return;
+	uint64_t t = hb_after(r->now, rt->ping_ms, rt->pong_ms);
+	if (!r->hb_next || t < r->hb_next)
+		r->hb_next = t;
+	if (!r->hb_last)
+		r->hb_last = r->now;
+}
+
+static void hb_conn(struct reactor *r, struct rws_conn *c)
+{
+	const struct route *rt = c->route;
+	uint32_t P = rt->ping_ms, T = rt->pong_ms;
+	if (beat_in(r->hb_last, r->now, P, T) && (c->flags & CF_PING_OUT)) {
+		c->flags &= (uint16_t)~CF_PING_OUT;
+		if (!(c->flags & CF_ALIVE)) {
+			char why[80];
+			snprintf(why, sizeof(why), "heartbeat: nothing from the peer within %u ms", T);
+			rws_conn_teardown(c, RWS_CLOSE_ABNORMAL, why, strlen(why));
+			return;
+		}
+	}
+	if (beat_in(r->hb_last, r->now, P, 0) && rws_conn_control_local(c, RWS_OP_PING, NULL, 0) == 0)
+		c->flags = (uint16_t)((c->flags | CF_PING_OUT) & ~CF_ALIVE);
+}
+
+static void heartbeat(struct reactor *r)
+{
+	if (!r->hb_next || r->now < r->hb_next)
+		return;
+	uint64_t next = 0;
+	for (int ri = -1; ri < r->srv->nroutes; ri++) {
+		struct rws_conn *c = ri < 0 ? r->clients : r->open_by_route[ri];
+		while (c) {
+			struct rws_conn *n = c->rnext;	/* c may go */
+			const struct route *rt = c->route;
+			if (rt && rt->ping_ms) {
+				hb_conn(r, c);
+				uint64_t t = hb_after(r->now, rt->ping_ms, rt->pong_ms);
+				if (!next || t < next)
+					next = t;
+			}
+			c = n;
+		}
+	}
+	r->hb_last = r->now;
+	r->hb_next = next;
+}
+
 static uint64_t next_deadline(struct reactor *r)
 {
 	uint64_t d = UINT64_MAX;
@@ -115,6 +192,8 @@ static uint64_t next_deadline(struct reactor *r)
 			d = ls[i]->head->x->deadline;
 	if (r->trim_due && r->trim_due < d)
 		d = r->trim_due;
+	if (r->hb_next && r->hb_next < d)
+		d = r->hb_next;
 	return d;
 }
 
@@ -651,6 +730,7 @@ static void loop(struct reactor *r)
 		}
 		io_uring_cq_advance(&r->ring, n);
 		run_timers(r);
+		heartbeat(r);
 		trim_after_burst(r);
 	}
 }

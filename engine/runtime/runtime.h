@@ -77,6 +77,7 @@ struct route {
 	int idx;		/* position among the server's routes; -1: a client connection's own */
 	struct rws_handler h;
 	struct route_deflate dfl;
+	uint32_t ping_ms, pong_ms;	/* heartbeat: interval and timeout (<= interval); 0: off */
 	struct route *next;
 };
 
@@ -96,6 +97,7 @@ enum {
 	CF_RECV_ARMED = 1u << 0,	/* a multishot recv is in flight */
 	CF_SEND_BUSY = 1u << 1,		/* a sendmsg is in flight */
 	CF_FLUSH_LISTED = 1u << 2,	/* on the reactor's flush list */
+	CF_ALIVE = 1u << 3,		/* heartbeat: bytes came since the last ping */
 	CF_PAUSED = 1u << 4,		/* reading paused by the handler */
 	CF_OPENED = 1u << 5,		/* on_open ran: on_close is owed */
 	CF_CLOSED_CB = 1u << 6,		/* on_close ran */
@@ -107,6 +109,7 @@ enum {
 	CF_PMD_PLAIN = 1u << 12,	/* ... with a window libdeflate cannot keep: we send uncompressed */
 	CF_ZIN = 1u << 13,		/* a message is being inflated in the pool: reading holds */
 	CF_ZWAIT = 1u << 14,		/* a message waits for room in the pool: reading holds */
+	CF_PING_OUT = 1u << 15,		/* heartbeat: pinged, the check is to come */
 };
 
 /* A connection's send queue: present while anything is queued or being
@@ -328,6 +331,8 @@ struct reactor {
 	struct zjob *zbacklog, *zbacklog_tail;
 	int stopping;
 	uint64_t now;
+	uint64_t hb_next;		/* heartbeat: when a ping or check is next due; 0: none */
+	uint64_t hb_last;		/* when the last sweep ran */
 	struct rws_hs_request req;	/* scratch for parsing an upgrade */
 	char errbuf[256];
 	int start_err;
@@ -381,6 +386,7 @@ struct io_uring_sqe *rws_reactor_sqe(struct reactor *r);
 void rws_tlist_add(struct tlist *t, struct rws_conn *c, uint64_t now);
 void rws_tlist_add_at(struct tlist *t, struct rws_conn *c, uint64_t deadline);
 void rws_tlist_del(struct tlist *t, struct rws_conn *c);
+void rws_heartbeat_arm(struct reactor *r, const struct route *rt);
 
 /* conn.c (runtime side of a connection) */
 struct rws_conn *rws_conn_new(struct reactor *r, int fd);

@@ -262,6 +262,9 @@ int rws_server_route(struct rws_server *s, const char *path, const struct rws_ha
 	}
 	size_t n = h->struct_size && h->struct_size < sizeof(r->h) ? h->struct_size : sizeof(r->h);
 	memcpy(&r->h, h, n);
+	r->ping_ms = s->o.ping_interval_ms;
+	r->pong_ms = s->o.pong_timeout_ms && s->o.pong_timeout_ms < r->ping_ms ? s->o.pong_timeout_ms
+									       : r->ping_ms;
 	struct rws_deflate_options d;
 	deflate_from_options(&s->o, &d);
 	if (!d.enabled)

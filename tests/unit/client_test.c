@@ -557,3 +557,91 @@ Test(client, unix_socket_url)
 	unlink(path);
 	finish(&g);
 }
+
+/* --- heartbeat ----------------------------------------------------------------- */
+
+static void pause_on_open(void *ctx, struct rws_conn *c)
+{
+	rws_conn_pause(c);	/* reads nothing, so answers no ping */
+	srv_open(ctx, c);
+}
+
+static void pause_cli_open(void *ctx, struct rws_conn *c)
+{
+	rws_conn_pause(c);
+	cli_open(ctx, c);
+}
+
+/* The client pings every 100 ms; a server that stops reading (so answers
+ * no ping) is dropped after the 50 ms timeout: on_close 1006. One that
+ * answers stays open. */
+Test(client, heartbeat_drops_a_server_that_stops_answering)
+{
+	start_all(0);
+	struct rws_client_options o;
+	rws_client_options_default(&o);
+	o.ping_interval_ms = 100;
+	o.pong_timeout_ms = 50;
+	struct got g;
+	got_init(&g);
+	connect_ok(&g, url_of("/"), &o);
+	usleep(600 * 1000);	/* six beats answered */
+	cr_assert_eq(g.closed, 0, "closed with %d while the server answered", g.close_code);
+	echo(&g, 10, 1);
+	finish(&g);
+
+	srv_h.on_open = pause_on_open;	/* the route copies the handler at start */
+	start_all(0);
+	got_init(&g);
+	connect_ok(&g, url_of("/"), &o);
+	cr_assert(wait_flag(&g, &g.closed));
+	cr_assert_eq(g.close_code, 1006);
+	srv_h.on_open = srv_open;
+	finish(&g);
+}
+
+/* The server's heartbeat: a client that stops reading is dropped (the
+ * server sees 1006); one that reads stays */
+Test(client, server_heartbeat_drops_a_client_that_stops_answering)
+{
+	memset(&srv_seen, 0, sizeof(srv_seen));
+	struct rws_server_options so;
+	rws_server_options_default(&so);
+	so.port = 0;
+	so.threads = 1;
+	so.ping_interval_ms = 100;
+	so.pong_timeout_ms = 60;
+	int err;
+	char eb[256];
+	srv = rws_server_create(&so, &err, eb, sizeof(eb));
+	cr_assert_not_null(srv);
+	cr_assert_eq(rws_server_route(srv, "*", &srv_h), 0);
+	cr_assert_eq(rws_server_start(srv, eb, sizeof(eb)), 0);
+	port = rws_server_port(srv);
+	struct rws_server_options co;
+	rws_server_options_default(&co);
+	co.listen = 0;
+	co.threads = 1;
+	cli = rws_server_create(&co, &err, eb, sizeof(eb));
+	cr_assert_eq(rws_server_start(cli, eb, sizeof(eb)), 0);
+
+	struct got g;
+	got_init(&g);
+	connect_ok(&g, url_of("/"), NULL);
+	usleep(500 * 1000);
+	cr_assert_eq(atomic_load(&srv_seen.closes), 0, "the server dropped a client that answered");
+
+	struct got g2;
+	got_init(&g2);
+	cli_h.on_open = pause_cli_open;
+	connect_ok(&g2, url_of("/"), NULL);
+	cli_h.on_open = cli_open;
+	for (int i = 0; i < 200 && atomic_load(&srv_seen.closes) < 1; i++)
+		usleep(10000);
+	cr_assert_eq(atomic_load(&srv_seen.closes), 1);
+	cr_assert_eq(atomic_load(&srv_seen.last_code), 1006);
+	cr_assert_eq(g.closed, 0);
+	stop_all();
+	free(g.last);
+	free(g2.last);
+}
