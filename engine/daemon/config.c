@@ -278,7 +278,7 @@ bad:
 enum setting_kind { S_LISTEN, S_THREADS, S_PAYLOAD, S_CONNS, S_HS_TIMEOUT, S_CLOSE_TIMEOUT,
 		    S_BUFFERED, S_BACKPRESSURE, S_TRUSTED, S_LOG_LEVEL, S_RECV_BUFFERS,
 		    S_RECV_BUFFER_SIZE, S_SEND_ZC_MIN, S_DEFLATE_KEY, S_DEFLATE_CONCURRENCY,
-		    S_DEFLATE_INLINE_MAX };
+		    S_DEFLATE_INLINE_MAX, S_PING_INTERVAL, S_PONG_TIMEOUT };
 
 /* The deflate keys' names, which the settings below share (enum
  * rwsd_deflate_key's order). */
@@ -317,6 +317,8 @@ static const struct setting {
 	{ "deflate-client-max-window-bits", S_DEFLATE_KEY, RWSD_DFL_CLIENT_WINDOW },
 	{ "deflate-concurrency", S_DEFLATE_CONCURRENCY, RWSD_DFL_NKEYS },
 	{ "deflate-inline-max", S_DEFLATE_INLINE_MAX, RWSD_DFL_NKEYS },
+	{ "ping-interval", S_PING_INTERVAL, RWSD_DFL_NKEYS },
+	{ "pong-timeout", S_PONG_TIMEOUT, RWSD_DFL_NKEYS },
 };
 
 /* "on"/"off" (also yes/no, true/false, 1/0) */
@@ -527,12 +529,18 @@ int rwsd_config_set(struct rwsd_config *c, const char *name, const char *v, char
 		return 0;
 	case S_HS_TIMEOUT:
 	case S_CLOSE_TIMEOUT:
+	case S_PING_INTERVAL:
+	case S_PONG_TIMEOUT:
 		if ((r = parse_number(v, UINT32_MAX, 0, &n, err, errlen)) < 0)
 			return r;
 		if (st->kind == S_HS_TIMEOUT)
 			c->opts.handshake_timeout_ms = (uint32_t)n;
-		else
+		else if (st->kind == S_CLOSE_TIMEOUT)
 			c->opts.close_timeout_ms = (uint32_t)n;
+		else if (st->kind == S_PING_INTERVAL)
+			c->opts.ping_interval_ms = (uint32_t)n;
+		else
+			c->opts.pong_timeout_ms = (uint32_t)n;
 		return 0;
 	case S_BUFFERED:
 		if ((r = parse_number(v, SIZE_MAX, 1, &n, err, errlen)) < 0)

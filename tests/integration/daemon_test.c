@@ -421,6 +421,48 @@ Test(daemon, handshake_timeout)
 	ws_close_raw(up);
 }
 
+static void expect_usage_error(const char *opt, const char *val, const char *says);
+
+/* --ping-interval 200 --pong-timeout 100: a client that never answers
+ * is dropped within a beat and its timeout; one that answers every ping
+ * with a pong stays open and echoes */
+Test(daemon, heartbeat_drops_silent_clients)
+{
+	struct daemon *d = daemon_start("--route", route("/", "echo"), "--ping-interval", "200",
+					"--pong-timeout", "100", NULL);
+	long long t0 = now_ms();
+	int silent = ws_open_with(d->port, "/", "");
+	int live = ws_open_with(d->port, "/", "");
+	/* the live one answers pings for 1.2 s */
+	int pings = 0;
+	while (now_ms() - t0 < 1200) {
+		struct frame f;
+		int rc = next_frame(live, &f);
+		cr_assert_eq(rc, 0, "live client: %s", frame_describe(rc, &f));
+		cr_assert_eq(f.op, 0x9, "live client got opcode %d", f.op);
+		send_frame(live, 0x8A, f.data, f.len);
+		frame_free(&f);
+		pings++;
+	}
+	cr_assert_geq(pings, 4, "%d pings in 1.2 s at a 200 ms interval", pings);
+	/* the silent one was sent a ping (which it read only now), then
+	 * dropped: EOF without a close frame */
+	struct frame f;
+	int rc, frames = 0;
+	while ((rc = next_frame(silent, &f)) == 0) {
+		cr_assert_eq(f.op, 0x9, "silent client got opcode %d", f.op);
+		frame_free(&f);
+		frames++;
+	}
+	cr_assert_eq(rc, -EPIPE, "silent client: %s", frame_describe(rc, &f));
+	cr_assert_eq(frames, 1, "the silent client was pinged %d times before it was dropped", frames);
+	close(silent);
+	echo_one(live, 0x1, "still here", 10);
+	close(live);
+	/* a bad value is a usage error naming the option */
+	expect_usage_error("--ping-interval", "soon", "--ping-interval");
+}
+
 /* A bad receive-buffer or zero-copy setting is a usage error naming it */
 static void expect_usage_error(const char *opt, const char *val, const char *says)
 {
