@@ -24,6 +24,8 @@
 
 struct seen {
 	atomic_int opens, closes, last_code;
+	char ip[64];		/* the client's address as the server saw it */
+	char version[8];	/* its Sec-WebSocket-Version */
 	char header[512];	/* the value of the header named in want_header */
 	const char *want_header;
 	char query[256];
@@ -41,6 +43,8 @@ static int srv_upgrade(void *ctx, struct rws_upgrade *up)
 		const char *v = rws_upgrade_header(up, s->want_header, &n);
 		snprintf(s->header, sizeof(s->header), "%.*s", v ? (int)n : 6, v ? v : "(none)");
 	}
+	const char *ver = rws_upgrade_header(up, "Sec-WebSocket-Version", &n);
+	snprintf(s->version, sizeof(s->version), "%.*s", ver ? (int)n : 0, ver ? ver : "");
 	const char *q = rws_upgrade_query(up, &n);
 	snprintf(s->query, sizeof(s->query), "%.*s", q ? (int)n : 0, q ? q : "");
 	size_t i = 0, len;
@@ -55,8 +59,9 @@ static int srv_upgrade(void *ctx, struct rws_upgrade *up)
 
 static void srv_open(void *ctx, struct rws_conn *c)
 {
-	(void)c;
-	atomic_fetch_add(&((struct seen *)ctx)->opens, 1);
+	struct seen *s = ctx;
+	snprintf(s->ip, sizeof(s->ip), "%s", rws_conn_client_ip(c));
+	atomic_fetch_add(&s->opens, 1);
 }
 
 static void srv_message(void *ctx, struct rws_conn *c, const void *d, size_t n, int is_text)
@@ -644,4 +649,33 @@ Test(client, server_heartbeat_drops_a_client_that_stops_answering)
 	stop_all();
 	free(g.last);
 	free(g2.last);
+}
+
+/* local_address and family choose where the client connects from;
+ * protocol_version 8 is what the request says */
+Test(client, local_address_family_and_version_8)
+{
+	start_all(0);
+	struct rws_client_options o;
+	rws_client_options_default(&o);
+	o.local_address = "127.0.0.3";
+	o.family = AF_INET;
+	o.protocol_version = 8;
+	struct got g;
+	got_init(&g);
+	connect_ok(&g, url_of("/"), &o);
+	cr_assert_str_eq(srv_seen.ip, "127.0.0.3");
+	cr_assert_str_eq(srv_seen.version, "8");
+	echo(&g, 2000, 1);
+	finish(&g);
+
+	start_all(0);
+	o.local_address = "not-an-address";
+	char eb[256] = "";
+	cr_assert_eq(rws_connect(cli, url_of("/"), &o, &cli_h, &g, eb, sizeof(eb)), -EINVAL);
+	cr_assert(strstr(eb, "local address"), "%s", eb);
+	o.local_address = NULL;
+	o.protocol_version = 12;
+	cr_assert_eq(rws_connect(cli, url_of("/"), &o, &cli_h, &g, eb, sizeof(eb)), -EINVAL);
+	cr_assert(strstr(eb, "13 or 8"), "%s", eb);
 }
