@@ -21,7 +21,7 @@ extern "C" {
 #endif
 
 #define RWS_PLUGIN_ABI_MAJOR 1
-#define RWS_PLUGIN_ABI_MINOR 0
+#define RWS_PLUGIN_ABI_MINOR 1
 #define RWS_PLUGIN_ENTRY "rws_plugin_entry"
 
 /* The engine's services, as a function table. */
@@ -61,6 +61,11 @@ struct rws_api {
 	void (*log)(const char *plugin, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 	const char *(*upgrade_query_param)(const struct rws_upgrade *up, const char *name,
 					   size_t *len);
+	/* since minor 1: client connections from a plugin (an upstream relay,
+	 * say), on the server's own reactors */
+	void (*client_options_default)(struct rws_client_options *o);
+	int (*connect)(struct rws_server *s, const char *url, const struct rws_client_options *o,
+		       const struct rws_handler *h, void *user, char *errbuf, size_t errlen);
 };
 
 struct rws_plugin {

@@ -74,6 +74,8 @@ static const struct rws_api api = {
 	.upgrade_reject = rws_upgrade_reject,
 	.log = plugin_log,
 	.upgrade_query_param = rws_upgrade_query_param,
+	.client_options_default = rws_client_options_default,
+	.connect = rws_connect,
 };
 
 static const char *basename_of(const char *file)
