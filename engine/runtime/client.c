@@ -439,6 +439,7 @@ int rws_connect(struct rws_server *s, const char *url, const struct rws_client_o
 	o->headers = NULL;
 	o->protocols = NULL;
 	o->origin = NULL;
+	o->ca_file = NULL;	/* TLS is not here yet: nothing reads it */
 	/* permessage-deflate: our offer */
 	rws_pmd_config_default(&sp->pmd);
 	if (o->deflate && rws_pmd_client_offer(&sp->pmd, sp->ext, sizeof(sp->ext)) < 0) {
@@ -626,8 +627,10 @@ void rws_client_expired(struct rws_conn *c)
 static void *resolve_thread(void *arg)
 {
 	struct client_spec *sp = arg;
+	struct rws_server *s = sp->r->srv;
 	resolve(sp);
 	post_connect(sp);
+	atomic_fetch_sub(&s->resolving, 1);	/* after this, destroy may free the reactors */
 	return NULL;
 }
 
@@ -722,7 +725,10 @@ static void redirect(struct rws_conn *c, const struct rws_hs_response *res)
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	struct rws_server *srv = conn_reactor(c)->srv;
+	atomic_fetch_add(&srv->resolving, 1);
 	if (pthread_create(&t, &attr, resolve_thread, sp) != 0) {
+		atomic_fetch_sub(&srv->resolving, 1);
 		resolve(sp);	/* no thread: resolve here, rather than lose it */
 		post_connect(sp);
 	}

@@ -353,6 +353,7 @@ struct rws_server {
 	struct reactor *reactors;
 	atomic_uint nconns;		/* across reactors, for max_connections */
 	atomic_uint next_adopt;		/* round robin for rws_server_adopt */
+	atomic_int resolving;		/* redirect lookups in their threads: destroy waits */
 	struct laddr *addrs;		/* [0] from the options, then rws_server_listen() */
 	int naddrs;
 	int started;

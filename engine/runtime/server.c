@@ -465,6 +465,9 @@ void rws_server_destroy(struct rws_server *s)
 		return;
 	if (s->started)
 		rws_server_shutdown(s);
+	/* a redirect's lookup still running posts to a reactor's inbox */
+	while (atomic_load(&s->resolving) > 0)
+		usleep(1000);
 	for (int i = 0; i < s->nreactors; i++) {
 		struct reactor *r = &s->reactors[i];
 		while (r->slabs) {
