@@ -49,6 +49,7 @@ struct client_spec {
 	char **protos;
 	size_t nprotos;
 	char *origin;
+	char *proxy_opt;		/* the caller's proxy option (NULL: the environment's) */
 	char *proxy;			/* "http://..." in use, or NULL */
 	struct rws_url pu;		/* views into proxy */
 	int redirects;
@@ -89,6 +90,7 @@ static void spec_free(struct client_spec *sp)
 	free(sp->origin);
 	free(sp->url);
 	free(sp->proxy);
+	free(sp->proxy_opt);
 	free(sp->hs_protos);
 	free(sp->hs_headers);
 	free(sp->rt.path);
@@ -465,8 +467,12 @@ int rws_connect(struct rws_server *s, const char *url, const struct rws_client_o
 			o->family = sp->local.ss_family;
 	}
 	o->local_address = NULL;
-	int rc = choose_proxy(sp, o->proxy);
+	if (o->proxy && !(sp->proxy_opt = strdup(o->proxy))) {
+		spec_free(sp);
+		return fail_msg(errbuf, errlen, -ENOMEM, "%s", "out of memory");
+	}
 	o->proxy = NULL;
+	int rc = choose_proxy(sp, sp->proxy_opt);
 	if (rc == 0)
 		rc = request_setup(sp);
 	if (rc < 0) {
@@ -711,7 +717,7 @@ static void redirect(struct rws_conn *c, const struct rws_hs_response *res)
 	free(sp->url);
 	sp->url = next;
 	sp->u = nu;
-	int rc = choose_proxy(sp, NULL);
+	int rc = choose_proxy(sp, sp->proxy_opt);	/* the same rule for every hop */
 	if (rc == 0)
 		rc = request_setup(sp);
 	if (rc < 0) {
