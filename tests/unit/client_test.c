@@ -19,6 +19,7 @@
 #include <sys/un.h>
 
 #include "ringws.h"
+#include "protocol/handshake.h"
 
 /* --- the server side: an echo route that records what it saw ------------------- */
 
@@ -394,6 +395,7 @@ struct canned {
 	uint16_t port;
 	const char *answer;	/* NULL: read the request and say nothing */
 	int answers;		/* how many connections to answer */
+	int accept_key;		/* the answer has a %s for Sec-WebSocket-Accept */
 	char request[4096];	/* the last request seen */
 	pthread_t t;
 };
@@ -416,9 +418,16 @@ static void *canned_main(void *arg)
 				break;
 		}
 		if (cs->answer) {
-			char a[2048];
-			/* %u in an answer is replaced by the server's own port */
-			snprintf(a, sizeof(a), cs->answer, port);
+			char a[2048], acc[RWS_HS_ACCEPT_LEN + 1] = "";
+			/* %u in an answer is replaced by the server's own port, or
+			 * with accept_key set, %s by the right accept value */
+			const char *k = strstr(cs->request, "Sec-WebSocket-Key: ");
+			if (k)
+				rws_hs_accept_key(k + 19, strcspn(k + 19, "\r"), acc);
+			if (cs->accept_key)
+				snprintf(a, sizeof(a), cs->answer, acc);
+			else
+				snprintf(a, sizeof(a), cs->answer, port);
 			ssize_t w = write(fd, a, strlen(a));
 			(void)w;
 			usleep(100000);
@@ -435,6 +444,7 @@ static void canned_start(struct canned *cs, const char *answer, int answers)
 	memset(cs, 0, sizeof(*cs));
 	cs->answer = answer;
 	cs->answers = answers;
+	cs->accept_key = answer && strstr(answer, "%s") != NULL;
 	cs->fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t al = sizeof(a);
@@ -485,6 +495,29 @@ Test(client, handshake_failures_named)
 	o.handshake_timeout_ms = 300;
 	canned_start(&cs, NULL, 1);
 	expect_fail(canned_url(&cs), &o, -ETIMEDOUT, 0, "handshake timeout");
+	canned_stop(&cs);
+
+	/* a 101 with the right accept but what we did not offer: an extension,
+	 * a subprotocol */
+	struct rws_client_options no;
+	rws_client_options_default(&no);
+	no.deflate = 0;
+	static const char ok101[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+				    "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n";
+	char ans[512];
+	snprintf(ans, sizeof(ans), "%sSec-WebSocket-Extensions: permessage-deflate\r\n\r\n", ok101);
+	canned_start(&cs, ans, 1);
+	expect_fail(canned_url(&cs), &no, RWS_CLIENT_E_HANDSHAKE, 0, "extension");
+	canned_stop(&cs);
+	snprintf(ans, sizeof(ans), "%sSec-WebSocket-Protocol: chat\r\n\r\n", ok101);
+	canned_start(&cs, ans, 1);
+	expect_fail(canned_url(&cs), NULL, RWS_CLIENT_E_HANDSHAKE, 0, "subprotocol");
+	canned_stop(&cs);
+	/* permessage-deflate answered with a parameter we did not offer */
+	snprintf(ans, sizeof(ans), "%sSec-WebSocket-Extensions: permessage-deflate; "
+		 "client_max_window_bits=10\r\n\r\n", ok101);
+	canned_start(&cs, ans, 1);
+	expect_fail(canned_url(&cs), NULL, RWS_CLIENT_E_EXTENSION, 0, "permessage-deflate");
 	canned_stop(&cs);
 
 	/* a redirect when not asked to follow is the status */
