@@ -459,9 +459,10 @@ int rws_connect(struct rws_server *s, const char *url, const struct rws_client_o
 			in6->sin6_family = AF_INET6;
 			sp->local_len = sizeof(*in6);
 		} else {
-			spec_free(sp);
-			return fail_msg(errbuf, errlen, -EINVAL, "local address \"%.100s\" is not an "
-					"IPv4 or IPv6 address", o->local_address);
+			fail_msg(errbuf, errlen, -EINVAL, "local address \"%.100s\" is not an "
+				 "IPv4 or IPv6 address", o->local_address);
+			spec_free(sp);	/* o is in it */
+			return -EINVAL;
 		}
 		if (o->family == AF_UNSPEC)
 			o->family = sp->local.ss_family;
