@@ -47,7 +47,7 @@ REPLAY_BIN := $(FUZZ_NAMES:%=$(BUILD)/replay/%_fuzz)
 .PHONY: all deps test-deps unit asan replay fuzz-short fuzz test run clean bench bench-bin
 
 all: deps $(BUILD)/libringws.a $(BUILD)/libringws.so $(BUILD)/ringwsd $(PLUGINS) $(BUILD)/embed \
-	$(BUILD)/ringload
+	$(BUILD)/ringload $(BUILD)/ringcat
 
 deps:
 	@sh tools/deps.sh build
@@ -88,6 +88,14 @@ $(BUILD)/embed: examples/embed/embed.c include/ringws.h $(BUILD)/libringws.a
 $(BUILD)/test-plugins/%.so: tests/integration/plugins/%.c include/ringws.h include/ringws_plugin.h
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -Iinclude $(WARN) $(CFLAGS) -fPIC -shared -o $@ $<
+
+# --- ringcat: the command-line client and server, on the public API only ---
+
+RINGCAT_SRC := $(wildcard tools/ringcat*.c)
+
+$(BUILD)/ringcat: $(RINGCAT_SRC) tools/ringcat.h include/ringws.h $(BUILD)/libringws.a
+	$(CC) -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARN) $(DEP) $(CFLAGS) -o $@ $(RINGCAT_SRC) \
+		$(BUILD)/libringws.a $(LIB_LIBS)
 
 # --- ringload and the benchmarks (bench/run drives them) -----------------
 
@@ -160,8 +168,25 @@ $(BUILD)/integration/%_test: tests/integration/%_test.c $(INTEG_HELPERS)
 	$(CC) $(BASE) $(WARN) $(DEP) $(CFLAGS) $(INTEG_DEFS) -Itests/integration $< \
 		$(INTEG_HELPERS) -lcriterion -lpthread -lz -o $@
 
+# client_interop_test runs the library's client in-process against real
+# servers (peer_server.mjs/.py, peer_proxy.mjs): it links the library too
+$(BUILD)/integration/client_interop_test: tests/integration/client_interop_test.c $(INTEG_HELPERS) \
+		$(BUILD)/libringws.a
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(WARN) $(DEP) $(CFLAGS) $(INTEG_DEFS) -Itests/integration $< \
+		$(INTEG_HELPERS) $(BUILD)/libringws.a $(LIB_LIBS) -lcriterion -lpthread -lz -o $@
+
+# the Autobahn-style fuzzing server that autobahn_client_test runs WebSocket
+# clients against: a program of its own that shares nothing with the library
+FZ_SRC := $(wildcard tests/integration/fuzzserver/*.c)
+
+$(BUILD)/integration/fuzzserver: $(FZ_SRC) tests/integration/fuzzserver/fz.h
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -o $@ $(FZ_SRC)
+
 .PHONY: integration
-integration: test-deps $(BUILD)/ringwsd $(BUILD)/ringload $(BUILD)/embed $(PLUGINS) $(TEST_PLUGINS) $(INTEG_BIN)
+integration: test-deps $(BUILD)/ringwsd $(BUILD)/ringload $(BUILD)/ringcat $(BUILD)/embed $(PLUGINS) $(TEST_PLUGINS) \
+	$(BUILD)/integration/fuzzserver $(INTEG_BIN)
 	@BUILD=$(BUILD) sh tests/integration/setup.sh || \
 		{ echo "integration 0 1" >> $(BUILD)/results; exit 1; }
 	@RESULTS=$(BUILD)/results sh tests/run-unit.sh integration $(INTEG_BIN)

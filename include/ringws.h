@@ -233,6 +233,7 @@ struct rws_client_options {
 	int max_redirects;		/* 10 */
 	uint64_t max_payload;		/* 100 MiB; 0: no limit */
 	size_t max_buffered;		/* send queue bound, 1 MiB, as the server's */
+	enum rws_backpressure backpressure;	/* past it: close with 1008 (default) or refuse */
 	int deflate;			/* offer permessage-deflate: 1 (as ws) */
 	uint32_t deflate_threshold;	/* 1024 */
 	int deflate_level;		/* 1 */
@@ -299,7 +300,9 @@ RWS_API int rws_upgrade_reject(struct rws_upgrade *up, int status, const char *b
  * bad flag or a fragment of another type than the message it continues.
  * Text is sent as given (not validated). From another thread the call is
  * posted to the owner and returns 0 once posted (-ENOBUFS if the owner's
- * inbox already holds 64 MiB). Any thread. */
+ * inbox already holds 64 MiB); a posted message is then queued even past
+ * max_buffered under RWS_BP_REFUSE (its caller was told 0: it is not
+ * dropped), while RWS_BP_CLOSE still closes with 1008. Any thread. */
 RWS_API int rws_conn_send(struct rws_conn *c, const void *data, size_t len, unsigned flags);
 RWS_API int rws_conn_ping(struct rws_conn *c, const void *data, size_t len);
 RWS_API int rws_conn_pong(struct rws_conn *c, const void *data, size_t len);
@@ -307,7 +310,9 @@ RWS_API int rws_conn_pong(struct rws_conn *c, const void *data, size_t len);
 RWS_API int rws_conn_close(struct rws_conn *c, int code, const char *reason);
 /* Drops the connection now, without a close handshake. Owner thread. */
 RWS_API void rws_conn_terminate(struct rws_conn *c);
-/* Bytes queued and not yet handed to the kernel. */
+/* Bytes queued and not yet handed to the kernel, messages still being
+ * compressed included (at their plain size). on_drain follows the same
+ * count: it runs once it falls below max_buffered after reaching it. */
 RWS_API size_t rws_conn_buffered(const struct rws_conn *c);
 /* Stops and restarts reading from the peer (owner thread). */
 RWS_API void rws_conn_pause(struct rws_conn *c);

@@ -305,6 +305,13 @@ static size_t frame_bytes(struct rws_session *c, const uint8_t *p, size_t avail,
 	uint64_t at = c->msg_len + (control ? c->cdone : 0);
 	uint64_t bound = control ? at + c->remaining
 				 : c->msg_len + c->remaining + RWS_CONTROL_MAX;
+	/* a message that continues in later fragments may grow past this one:
+	 * let the buffer double (it never holds more than twice what came),
+	 * up to max_payload, rather than grow by one fragment at a time */
+	if (!control && !(c->flags & CF_FIN)) {
+		uint64_t max = c->cfg->max_payload;
+		bound = max ? max + RWS_CONTROL_MAX : UINT64_MAX;
+	}
 
 	if (reserve(c, at + n, bound) < 0) {
 		fail(c, RWS_CLOSE_INTERNAL, "out of memory assembling a message", ev);

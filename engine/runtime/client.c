@@ -491,6 +491,8 @@ int rws_connect(struct rws_server *s, const char *url, const struct rws_client_o
 	sp->rt.dfl.level = o->deflate_level;
 	sp->rt.dfl.threshold = o->deflate_threshold;
 	sp->rt.dfl.cfg = sp->pmd;
+	sp->rt.max_buffered = o->max_buffered;
+	sp->rt.backpressure = o->backpressure;
 	sp->rt.ping_ms = o->ping_interval_ms;
 	sp->rt.pong_ms = o->pong_timeout_ms && o->pong_timeout_ms < o->ping_interval_ms
 				 ? o->pong_timeout_ms : o->ping_interval_ms;

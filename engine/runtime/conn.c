@@ -31,6 +31,7 @@
 #define SEND_IOV_MAX 64
 
 static void mark_flush(struct rws_conn *c);
+static void note_drain(struct rws_conn *c);
 static void resume_reading(struct rws_conn *c);
 
 /* --- buffers -------------------------------------------------------------- */
@@ -415,7 +416,7 @@ static int zpending_full(const struct rws_conn *c)
 {
 	if (!c->tx || !c->tx->zpending)
 		return 0;
-	size_t max = conn_reactor(c)->srv->o.max_buffered;
+	size_t max = c->route->max_buffered;
 	return max && c->tx->zpending >= max;
 }
 
@@ -581,7 +582,7 @@ static void on_event(struct rws_conn *c, struct rws_event *ev)
 }
 
 /* Feeds frames to the session; buf is writable (unmasked in place). */
-static int check_bound(struct rws_conn *c);
+static int check_bound(struct rws_conn *c, unsigned flags);
 
 /* Queues the session's automatic reply. A pong counts against the send
  * queue's bound like any send, so a peer that pings without reading cannot
@@ -589,7 +590,7 @@ static int check_bound(struct rws_conn *c);
  * the pong is dropped — RFC 6455 5.5.3 lets an endpoint skip pongs. */
 static void queue_reply(struct rws_conn *c, const struct rws_event *ev)
 {
-	if (ev->type == RWS_EV_PING && check_bound(c) < 0)
+	if (ev->type == RWS_EV_PING && check_bound(c, 0) < 0)
 		return;
 	rws_conn_queue_copy(c, ev->reply, ev->reply_len);
 }
@@ -668,6 +669,7 @@ void rws_conn_zdone(struct zjob *z)
 		z->out = NULL;
 		rws_zjob_free(z);
 		mark_flush(c);
+		note_drain(c);
 		if (was_full)
 			resume_reading(c);
 		return;
@@ -1058,11 +1060,7 @@ void rws_conn_on_send(struct rws_conn *c, int res)
 		rws_sbuf_put(q->b);
 		pool_put(&r->qent_pool, q);
 	}
-	if ((c->flags & CF_OVER_BOUND) && wire_queued(c) < r->srv->o.max_buffered) {
-		c->flags &= (uint16_t)~CF_OVER_BOUND;
-		if (c->phase == PH_OPEN && c->route->h.on_drain)
-			c->route->h.on_drain(c->route->h.ctx, c);
-	}
+	note_drain(c);
 	/* what was queued meanwhile (or the rest of a short send) goes now;
 	 * an empty queue is given back */
 	rws_conn_flush(c);
@@ -1078,33 +1076,44 @@ void rws_conn_on_send(struct rws_conn *c, int res)
 /* Applies the backpressure policy before a send: bytes ready for the wire
  * at max_buffered (a peer that does not read), or messages waiting for the
  * pool at ZPENDING_HARD times it. Returns 0 to go on. */
-static int check_bound(struct rws_conn *c)
+static int check_bound(struct rws_conn *c, unsigned flags)
 {
-	const struct rws_server_options *o = &conn_reactor(c)->srv->o;
-	size_t max = o->max_buffered;
+	size_t max = c->route->max_buffered;
 	if (!max || !c->tx)
 		return 0;
 	size_t zp = c->tx->zpending;
 	if (c->tx->bytes - zp < max && zp < ZPENDING_HARD * max)
 		return 0;
-	if (o->backpressure == RWS_BP_REFUSE)
-		return -ENOBUFS;
+	if (c->route->backpressure == RWS_BP_REFUSE)
+		return (flags & RWS_SEND_POSTED) ? 0 : -ENOBUFS;
 	rws_conn_close_local(c, RWS_CLOSE_POLICY, "send queue over its bound");
 	return -ENOBUFS;
 }
 
+/* rws_conn_buffered() (all that is queued, messages in the pool
+ * included) reached max_buffered: on_drain is owed for when it falls
+ * below again */
 static void note_bound(struct rws_conn *c)
 {
-	size_t max = conn_reactor(c)->srv->o.max_buffered;
-	if (max && wire_queued(c) >= max)
+	size_t max = c->route->max_buffered;
+	if (max && rws_conn_queued(c) >= max)
 		c->flags |= CF_OVER_BOUND;
+}
+
+static void note_drain(struct rws_conn *c)
+{
+	if ((c->flags & CF_OVER_BOUND) && rws_conn_queued(c) < c->route->max_buffered) {
+		c->flags &= (uint16_t)~CF_OVER_BOUND;
+		if (c->phase == PH_OPEN && c->route->h.on_drain)
+			c->route->h.on_drain(c->route->h.ctx, c);
+	}
 }
 
 int rws_conn_queue_broadcast(struct rws_conn *c, struct sbuf *b)
 {
 	if (c->phase != PH_OPEN || rws_session_state(&c->s) != RWS_SESSION_OPEN || c->s.tx_op)
 		return -EPIPE;	/* closing, or in the middle of its own fragmented message */
-	size_t max = conn_reactor(c)->srv->o.max_buffered;
+	size_t max = c->route->max_buffered;
 	if (max && wire_queued(c) >= max) {
 		/* nobody to refuse it to: a recipient that cannot keep up is
 		 * told so rather than silently missing messages */
@@ -1199,9 +1208,10 @@ int rws_conn_send_local(struct rws_conn *c, const void *data, size_t len, unsign
 {
 	if (c->phase != PH_OPEN)
 		return -EPIPE;
-	if (flags & ~(RWS_SEND_BINARY | RWS_SEND_MORE | RWS_SEND_NO_COMPRESS))
+	if (flags & ~(RWS_SEND_BINARY | RWS_SEND_MORE | RWS_SEND_NO_COMPRESS | RWS_SEND_POSTED))
 		return -EINVAL;
-	int rc = check_bound(c);
+	int rc = check_bound(c, flags);
+	flags &= ~RWS_SEND_POSTED;
 	if (rc < 0)
 		return rc;
 	unsigned op = (flags & RWS_SEND_BINARY) ? RWS_OP_BINARY : RWS_OP_TEXT;

@@ -524,7 +524,7 @@ static void run_job(struct reactor *r, struct job *j)
 		break;
 	case JOB_SEND:
 		if (live(j))
-			rws_conn_send_local(j->c, j->b->data, j->b->len, j->flags);
+			rws_conn_send_local(j->c, j->b->data, j->b->len, j->flags | RWS_SEND_POSTED);
 		break;
 	case JOB_PING:
 	case JOB_PONG:

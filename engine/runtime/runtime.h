@@ -78,6 +78,8 @@ struct route {
 	struct rws_handler h;
 	struct route_deflate dfl;
 	uint32_t ping_ms, pong_ms;	/* heartbeat: interval and timeout (<= interval); 0: off */
+	size_t max_buffered;		/* the send queue's bound; 0: none */
+	int backpressure;		/* enum rws_backpressure */
 	struct route *next;
 };
 
@@ -415,6 +417,10 @@ void rws_conn_release(struct rws_conn *c);
 void rws_conn_open(struct rws_conn *c);
 void rws_conn_linger_now(struct rws_conn *c);
 void rws_conn_adopt(struct reactor *r, int fd, struct sbuf *head);
+
+/* rws_conn_send_local(): a send posted from another thread, whose caller
+ * was already told 0: it is never refused (the inbox bound holds it) */
+#define RWS_SEND_POSTED (1u << 30)
 
 struct sbuf *rws_sbuf_new(size_t cap);
 struct sbuf *rws_sbuf_new_zc(struct reactor *r, size_t len);

@@ -262,6 +262,8 @@ int rws_server_route(struct rws_server *s, const char *path, const struct rws_ha
 	}
 	size_t n = h->struct_size && h->struct_size < sizeof(r->h) ? h->struct_size : sizeof(r->h);
 	memcpy(&r->h, h, n);
+	r->max_buffered = s->o.max_buffered;
+	r->backpressure = s->o.backpressure;
 	r->ping_ms = s->o.ping_interval_ms;
 	r->pong_ms = s->o.pong_timeout_ms && s->o.pong_timeout_ms < r->ping_ms ? s->o.pong_timeout_ms
 									       : r->ping_ms;
