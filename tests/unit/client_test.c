@@ -193,6 +193,8 @@ static int wait_msgs(struct got *g, int n)
 	return v >= n;
 }
 
+static uint32_t close_ms;	/* both sides' close timeout; 0: the default */
+
 static void start_all(int deflate)
 {
 	memset(&srv_seen, 0, sizeof(srv_seen));
@@ -201,6 +203,8 @@ static void start_all(int deflate)
 	o.port = 0;
 	o.threads = 1;
 	o.deflate = deflate;
+	if (close_ms)
+		o.close_timeout_ms = close_ms;
 	int err;
 	char eb[256];
 	srv = rws_server_create(&o, &err, eb, sizeof(eb));
@@ -212,6 +216,8 @@ static void start_all(int deflate)
 	rws_server_options_default(&co);
 	co.listen = 0;
 	co.threads = 1;
+	if (close_ms)
+		co.close_timeout_ms = close_ms;
 	cli = rws_server_create(&co, &err, eb, sizeof(eb));
 	cr_assert_not_null(cli, "%s", eb);
 	cr_assert_eq(rws_server_start(cli, eb, sizeof(eb)), 0, "client reactors: %s", eb);
@@ -711,4 +717,94 @@ Test(client, local_address_family_and_version_8)
 	o.protocol_version = 12;
 	cr_assert_eq(rws_connect(cli, url_of("/"), &o, &cli_h, &g, eb, sizeof(eb)), -EINVAL);
 	cr_assert(strstr(eb, "13 or 8"), "%s", eb);
+}
+
+/* --- send bounds ------------------------------------------------------------------ */
+
+static atomic_int refused;
+
+static void flood_on_open(void *ctx, struct rws_conn *c)
+{
+	static uint8_t chunk[16384];
+	for (int i = 0; i < 40; i++)
+		if (rws_conn_send(c, chunk, sizeof(chunk), RWS_SEND_BINARY) == -ENOBUFS)
+			atomic_fetch_add(&refused, 1);
+	cli_open(ctx, c);
+}
+
+/* A client connection's send queue is bounded by its own max_buffered and
+ * policy (here 64 KiB, refuse), not by the reactors' server options: sends
+ * past it, on the owner thread, are refused while the server reads
+ * nothing */
+Test(client, client_send_bound_is_its_own)
+{
+	srv_h.on_open = pause_on_open;
+	close_ms = 300;	/* neither side reads the other's close at the end */
+	start_all(0);
+	close_ms = 0;
+	srv_h.on_open = srv_open;
+	struct rws_client_options o;
+	rws_client_options_default(&o);
+	o.max_buffered = 64 * 1024;
+	o.backpressure = RWS_BP_REFUSE;
+	o.deflate = 0;
+	atomic_store(&refused, 0);
+	cli_h.on_open = flood_on_open;
+	struct got g;
+	got_init(&g);
+	connect_ok(&g, url_of("/"), &o);
+	cli_h.on_open = cli_open;
+	int n = atomic_load(&refused);
+	cr_assert(n > 0 && n < 40, "%d of 40 sends of 16 KiB refused with a 64 KiB bound", n);
+	cr_assert_eq(g.closed, 0, "refusing must not close");
+	finish(&g);
+}
+
+static struct rws_conn *_Atomic srv_conn;
+
+static void keep_conn_open(void *ctx, struct rws_conn *c)
+{
+	atomic_store(&srv_conn, c);
+	srv_open(ctx, c);
+}
+
+/* Sends posted from another thread (the test's) are never dropped, even
+ * with the refuse policy and a queue far past its bound: the caller was
+ * told 0. The client gets all 300. */
+Test(client, posted_sends_past_the_bound_are_not_dropped)
+{
+	memset(&srv_seen, 0, sizeof(srv_seen));
+	struct rws_server_options so;
+	rws_server_options_default(&so);
+	so.port = 0;
+	so.threads = 1;
+	so.max_buffered = 16 * 1024;
+	so.backpressure = RWS_BP_REFUSE;
+	struct rws_handler h = srv_h;
+	h.on_open = keep_conn_open;
+	int err;
+	char eb[256];
+	srv = rws_server_create(&so, &err, eb, sizeof(eb));
+	cr_assert_not_null(srv);
+	cr_assert_eq(rws_server_route(srv, "*", &h), 0);
+	cr_assert_eq(rws_server_start(srv, eb, sizeof(eb)), 0);
+	port = rws_server_port(srv);
+	struct rws_server_options co;
+	rws_server_options_default(&co);
+	co.listen = 0;
+	co.threads = 1;
+	cli = rws_server_create(&co, &err, eb, sizeof(eb));
+	cr_assert_eq(rws_server_start(cli, eb, sizeof(eb)), 0);
+	struct got g;
+	got_init(&g);
+	connect_ok(&g, url_of("/"), NULL);
+	for (int i = 0; i < 200 && !atomic_load(&srv_conn); i++)
+		usleep(10000);
+	struct rws_conn *sc = atomic_load(&srv_conn);
+	cr_assert_not_null(sc);
+	static uint8_t chunk[4096];
+	for (int i = 0; i < 300; i++)
+		cr_assert_eq(rws_conn_send(sc, chunk, sizeof(chunk), RWS_SEND_BINARY), 0);
+	cr_assert(wait_msgs(&g, 300), "the client got %d of 300 posted messages", g.nmsgs);
+	finish(&g);
 }

@@ -382,3 +382,42 @@ Test(zpool, context_window_outlives_its_connection_while_in_the_pool)
 	free(z);
 	free(m);
 }
+
+/* A handler that stops reading while rws_conn_buffered() is at
+ * max_buffered and resumes in on_drain: the two count the same bytes
+ * (messages still in the pool included), so it always resumes */
+static void bp_message(void *ctx, struct rws_conn *c, const void *data, size_t len, int is_text)
+{
+	(void)ctx;
+	atomic_fetch_add(&messages, 1);
+	rws_conn_send(c, data, len, is_text ? RWS_SEND_TEXT : RWS_SEND_BINARY);
+	if (rws_conn_buffered(c) >= opts.max_buffered)
+		rws_conn_pause(c);
+}
+
+static void bp_drain(void *ctx, struct rws_conn *c)
+{
+	(void)ctx;
+	rws_conn_resume(c);
+}
+
+Test(zpool, pause_at_buffered_resume_on_drain)
+{
+	opts.deflate_concurrency = 1;
+	opts.max_buffered = 100 * 1024;
+	opts.backpressure = RWS_BP_REFUSE;
+	static struct rws_handler h;
+	h = (struct rws_handler){ .struct_size = sizeof(h), .on_open = on_open,
+				  .on_message = bp_message, .on_close = on_close, .on_drain = bp_drain };
+	int err;
+	char eb[256];
+	srv = rws_server_create(&opts, &err, eb, sizeof(eb));
+	cr_assert_not_null(srv, "%s", eb);
+	cr_assert_eq(rws_server_route(srv, "/", &h), 0);
+	cr_assert_eq(rws_server_start(srv, eb, sizeof(eb)), 0, "%s", eb);
+	port = rws_server_port(srv);
+	int fd = open_deflate();
+	struct writer w = { .fd = fd, .count = 90 };
+	pipelined_echoes(&w);
+	close_1000(fd);
+}
