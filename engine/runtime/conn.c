@@ -290,7 +290,11 @@ const struct sockaddr *rws_conn_peer(struct rws_conn *c, socklen_t *len)
 	return &x->peer.sa;
 }
 
-struct rws_conn *rws_conn_new(struct reactor *r, int fd)
+/* A fresh connection object on socket fd (closed if there is no memory),
+ * counted among the reactor's and the server's. Returns it and the
+ * server's count with it in *total, or NULL. */
+static struct rws_conn *conn_init(struct reactor *r, int fd, const struct rws_session_config *cfg,
+				  unsigned *total)
 {
 	struct rws_conn *c = conn_alloc(r);
 	if (!c) {
@@ -301,10 +305,19 @@ struct rws_conn *rws_conn_new(struct reactor *r, int fd)
 	memset(c, 0, sizeof(*c));
 	c->gen = gen;
 	c->fd = fd;
-	rws_session_init(&c->s, &r->srv->scfg, 0);
+	rws_session_init(&c->s, cfg, 0);
 	atomic_fetch_add_explicit(&r->nconns, 1, memory_order_relaxed);
+	*total = atomic_fetch_add(&r->srv->nconns, 1) + 1;
+	return c;
+}
+
+struct rws_conn *rws_conn_new(struct reactor *r, int fd)
+{
+	unsigned total;
+	struct rws_conn *c = conn_init(r, fd, &r->srv->scfg, &total);
+	if (!c)
+		return NULL;
 	atomic_fetch_add_explicit(&r->n_accepted, 1, memory_order_relaxed);
-	unsigned total = atomic_fetch_add(&r->srv->nconns, 1) + 1;
 	if (set_phase(c, PH_HANDSHAKE, T_HANDSHAKE) < 0) {
 		c->phase = PH_DEAD;
 		rws_conn_release(c);
@@ -1279,20 +1292,12 @@ struct rws_conn *rws_conn_new_client(struct reactor *r, int fd, const struct rou
 				     const struct rws_session_config *cfg, void *user,
 				     uint64_t deadline)
 {
-	struct rws_conn *c = conn_alloc(r);
-	if (!c) {
-		close(fd);
+	unsigned total;
+	struct rws_conn *c = conn_init(r, fd, cfg, &total);
+	if (!c)
 		return NULL;
-	}
-	uint32_t gen = c->gen + 1;
-	memset(c, 0, sizeof(*c));
-	c->gen = gen;
-	c->fd = fd;
 	c->route = rt;
 	c->user = user;
-	rws_session_init(&c->s, cfg, 0);
-	atomic_fetch_add_explicit(&r->nconns, 1, memory_order_relaxed);
-	atomic_fetch_add(&r->srv->nconns, 1);
 	c->phase = PH_CONNECTING;
 	if (!rws_conn_ext(c)) {
 		c->route = NULL;	/* the caller still owns rt */

@@ -195,21 +195,20 @@ static int wait_msgs(struct got *g, int n)
 
 static uint32_t close_ms;	/* both sides' close timeout; 0: the default */
 
-static void start_all(int deflate)
+/* The server (options so, handler h on every path) and the client-only
+ * reactors. */
+static void start_with(struct rws_server_options *so, const struct rws_handler *h)
 {
 	memset(&srv_seen, 0, sizeof(srv_seen));
-	struct rws_server_options o;
-	rws_server_options_default(&o);
-	o.port = 0;
-	o.threads = 1;
-	o.deflate = deflate;
+	so->port = 0;
+	so->threads = 1;
 	if (close_ms)
-		o.close_timeout_ms = close_ms;
+		so->close_timeout_ms = close_ms;
 	int err;
 	char eb[256];
-	srv = rws_server_create(&o, &err, eb, sizeof(eb));
+	srv = rws_server_create(so, &err, eb, sizeof(eb));
 	cr_assert_not_null(srv, "%s", eb);
-	cr_assert_eq(rws_server_route(srv, "*", &srv_h), 0);
+	cr_assert_eq(rws_server_route(srv, "*", h), 0);
 	cr_assert_eq(rws_server_start(srv, eb, sizeof(eb)), 0, "%s", eb);
 	port = rws_server_port(srv);
 	struct rws_server_options co;
@@ -221,6 +220,14 @@ static void start_all(int deflate)
 	cli = rws_server_create(&co, &err, eb, sizeof(eb));
 	cr_assert_not_null(cli, "%s", eb);
 	cr_assert_eq(rws_server_start(cli, eb, sizeof(eb)), 0, "client reactors: %s", eb);
+}
+
+static void start_all(int deflate)
+{
+	struct rws_server_options o;
+	rws_server_options_default(&o);
+	o.deflate = deflate;
+	start_with(&o, &srv_h);
 }
 
 static void stop_all(void)
@@ -648,26 +655,11 @@ Test(client, heartbeat_drops_a_server_that_stops_answering)
  * server sees 1006); one that reads stays */
 Test(client, server_heartbeat_drops_a_client_that_stops_answering)
 {
-	memset(&srv_seen, 0, sizeof(srv_seen));
 	struct rws_server_options so;
 	rws_server_options_default(&so);
-	so.port = 0;
-	so.threads = 1;
 	so.ping_interval_ms = 100;
 	so.pong_timeout_ms = 60;
-	int err;
-	char eb[256];
-	srv = rws_server_create(&so, &err, eb, sizeof(eb));
-	cr_assert_not_null(srv);
-	cr_assert_eq(rws_server_route(srv, "*", &srv_h), 0);
-	cr_assert_eq(rws_server_start(srv, eb, sizeof(eb)), 0);
-	port = rws_server_port(srv);
-	struct rws_server_options co;
-	rws_server_options_default(&co);
-	co.listen = 0;
-	co.threads = 1;
-	cli = rws_server_create(&co, &err, eb, sizeof(eb));
-	cr_assert_eq(rws_server_start(cli, eb, sizeof(eb)), 0);
+	start_with(&so, &srv_h);
 
 	struct got g;
 	got_init(&g);
@@ -773,28 +765,13 @@ static void keep_conn_open(void *ctx, struct rws_conn *c)
  * told 0. The client gets all 300. */
 Test(client, posted_sends_past_the_bound_are_not_dropped)
 {
-	memset(&srv_seen, 0, sizeof(srv_seen));
 	struct rws_server_options so;
 	rws_server_options_default(&so);
-	so.port = 0;
-	so.threads = 1;
 	so.max_buffered = 16 * 1024;
 	so.backpressure = RWS_BP_REFUSE;
 	struct rws_handler h = srv_h;
 	h.on_open = keep_conn_open;
-	int err;
-	char eb[256];
-	srv = rws_server_create(&so, &err, eb, sizeof(eb));
-	cr_assert_not_null(srv);
-	cr_assert_eq(rws_server_route(srv, "*", &h), 0);
-	cr_assert_eq(rws_server_start(srv, eb, sizeof(eb)), 0);
-	port = rws_server_port(srv);
-	struct rws_server_options co;
-	rws_server_options_default(&co);
-	co.listen = 0;
-	co.threads = 1;
-	cli = rws_server_create(&co, &err, eb, sizeof(eb));
-	cr_assert_eq(rws_server_start(cli, eb, sizeof(eb)), 0);
+	start_with(&so, &h);
 	struct got g;
 	got_init(&g);
 	connect_ok(&g, url_of("/"), NULL);
