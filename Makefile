@@ -21,7 +21,7 @@ DEP := -MMD -MP
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 LIB_SRC := $(wildcard engine/protocol/*.c engine/runtime/*.c)
-LIB_LIBS := -luring -lpthread -ldeflate
+LIB_LIBS := -luring -lpthread -ldeflate -lwolfssl
 DAEMON_SRC := $(wildcard engine/daemon/*.c)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/obj/%.o)
 PLUGIN_SRC := $(wildcard examples/*.c)

@@ -8,7 +8,7 @@ set -eu
 
 build_pkgs="gcc make pkg-config liburing-dev libwolfssl-dev libdeflate-dev"
 bench_pkgs="gnuplot-nox util-linux"
-test_pkgs="libcriterion-dev clang libclang-rt-14-dev python3-websockets zlib1g-dev"
+test_pkgs="libcriterion-dev clang libclang-rt-14-dev python3-websockets zlib1g-dev openssl"
 # the integration peers: Node.js ws (from npm, by tests/integration/setup.sh)
 # and Python websockets. A node/npm already on PATH (say from NodeSource)
 # is kept; Debian's would conflict with it.
