@@ -1,5 +1,5 @@
 /*
- * tls_test: the sans-I/O TLS layer (engine/protocol/tls.c) with a client
+ * tls_test: the TLS layer over in-memory buffers (engine/runtime/tls.c) with a client
  * and a server driven against each other in memory, no sockets: a pump
  * moves one side's rws_tls_out() into the other's rws_tls_feed() (whole, or
  * in chunks down to one byte) and calls rws_tls_read() on both until both
@@ -29,7 +29,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "protocol/tls.h"
+#include "runtime/tls.h"
 #include "testutil.h"
 
 #define E_WANT RWS_TLS_E_WANT

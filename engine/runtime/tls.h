@@ -1,8 +1,9 @@
 /*
- * tls: TLS on wolfSSL without sockets (sans-I/O, like the rest of the
- * protocol core). The runtime feeds the ciphertext it received and takes
- * the ciphertext to send; wolfSSL's I/O callbacks read from and write to
- * those buffers, so no socket call is ever made on a reactor's behalf.
+ * tls: TLS on wolfSSL without sockets. It lives in the runtime, the layer
+ * that may use wolfSSL, but does no I/O all the same: the runtime feeds
+ * the ciphertext it received and takes the ciphertext to send; wolfSSL's
+ * I/O callbacks read from and write to those buffers, so no socket call is
+ * ever made on a reactor's behalf.
  *
  *   server: rws_tls_ctx_server() per certificate; rws_tls_new_server()
  *           picks among several contexts by the ClientHello's SNI name.
@@ -20,8 +21,8 @@
  * rws_tls_out() and rws_tls_out_consume() what went. After a fatal error
  * the alert wolfSSL wrote is in the output too: send it, then close.
  */
-#ifndef RWS_PROTOCOL_TLS_H
-#define RWS_PROTOCOL_TLS_H
+#ifndef RWS_RUNTIME_TLS_H
+#define RWS_RUNTIME_TLS_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -6,7 +6,7 @@
  * A server connection makes its WOLFSSL only once the whole first record
  * (the ClientHello) is in: its SNI name chooses the certificate.
  */
-#include "protocol/tls.h"
+#include "runtime/tls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
