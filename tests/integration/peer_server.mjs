@@ -39,6 +39,7 @@ import http from 'node:http';
 import path from 'node:path';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { bytes, text } from './peer_payloads.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const peerDir = path.resolve(process.env.RWS_PEER_DIR || path.join(here, '../../build/integration'));
@@ -68,32 +69,8 @@ setTimeout(() => {
 	process.exit(2);
 }, limitMs);
 
-// Deterministic payloads: valid UTF-8 text of exactly n bytes whose
-// characters are 1 to 4 bytes long (so fragments can be cut inside one),
-// and bytes.
-function text(n) {
-	const chars = ['a', 'é', '€', '😀', 'Z', 'ж', '中', '𝄞', ' '].map((c) => Buffer.from(c));
-	const parts = [];
-	let len = 0;
-	for (let i = 0; len < n; i++) {
-		let c = chars[i % chars.length];
-		if (len + c.length > n)
-			c = Buffer.from('.');
-		parts.push(c);
-		len += c.length;
-	}
-	return Buffer.concat(parts, n);
-}
-
-function bytes(n, seed) {
-	const b = Buffer.allocUnsafe(n);
-	let x = (n * 2654435761 + seed * 40503 + 1) >>> 0;
-	for (let i = 0; i < n; i++) {
-		x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-		b[i] = x & 0xff;
-	}
-	return b;
-}
+// Deterministic payloads (text of 1- to 4-byte characters, so fragments
+// can be cut inside one, and bytes): the other Node peers'.
 
 const deflate = P.deflate === '1';
 const wssOptions = { noServer: true, perMessageDeflate: deflate, maxPayload: 64 << 20 };

@@ -15,7 +15,6 @@ import asyncio
 import http
 import json
 import os
-import random
 import signal
 import sys
 import urllib.parse
@@ -28,6 +27,8 @@ except ImportError as e:
           file=sys.stderr, flush=True)
     sys.exit(1)
 
+from peer_payloads import data_bytes, data_text as text  # noqa: E402 (after the check above)
+
 scenario = sys.argv[1]
 P = dict(a.split("=", 1) for a in sys.argv[2:])
 limit_s = int(P.get("timeout", "20000")) / 1000
@@ -36,24 +37,6 @@ deflate = P.get("deflate") == "1"
 
 def log(**o):
     print(json.dumps(o, separators=(",", ":"), ensure_ascii=False), file=sys.stderr, flush=True)
-
-
-def text(n):
-    """The str of peer_server.mjs's text(n): its UTF-8 is exactly n bytes."""
-    chars = ["a", "é", "€", "😀", "Z", "ж", "中", "𝄞", " "]
-    out, size, i = [], 0, 0
-    while size < n:
-        c = chars[i % len(chars)]
-        if size + len(c.encode()) > n:
-            c = "."
-        out.append(c)
-        size += len(c.encode())
-        i += 1
-    return "".join(out)
-
-
-def data_bytes(n, seed):
-    return random.Random(n * 40503 + seed).randbytes(n)
 
 
 server = None
