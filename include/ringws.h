@@ -124,7 +124,16 @@ struct rws_server_options {
 	uint32_t pong_timeout_ms;	/* 0: the interval */
 	int listen;			/* 1 (default): listen on host:port; 0: reactors for
 					   client connections only (rws_connect), no routes needed */
+	/* Where the library's log lines go (a TLS handshake that failed, a
+	 * plaintext client on a TLS port ...): log(log_ctx, level, line) on
+	 * the thread that saw it, line without a newline. NULL: stderr, as
+	 * "ringws: LINE". */
+	void (*log)(void *log_ctx, int level, const char *line);
+	void *log_ctx;
 };
+
+/* Log levels (the log option's level). */
+enum rws_log_level { RWS_LOG_ERROR = 0, RWS_LOG_WARNING, RWS_LOG_INFO, RWS_LOG_DEBUG };
 
 /* The permessage-deflate settings of one route, when they differ from the
  * server's (rws_server_route_deflate). The fields mean what the server
@@ -173,6 +182,37 @@ RWS_API int rws_server_start(struct rws_server *s, char *errbuf, size_t errlen);
  * address's index (1, 2, ...) or a negative errno. */
 RWS_API int rws_server_listen(struct rws_server *s, const char *host, uint16_t port);
 
+/* --- TLS (wss://), on wolfSSL --------------------------------------------- */
+
+/* Serves TLS 1.2/1.3 on listen address `listener` (0: the options' host
+ * and port; i: the index rws_server_listen() returned; -1: every address
+ * added so far) with the certificate chain in cert_file and its private
+ * key in key_file (PEM). Called again for the same address, it adds a
+ * certificate: the name a client sends (SNI) picks the certificate whose
+ * subjectAltName DNS names (else its CN) match it, exactly or as
+ * "*.domain"; the first certificate serves clients that send no name or
+ * one no certificate has. The files are read and the key checked against
+ * the certificate now. Call before rws_server_start(). Returns 0, or a
+ * negative errno with the reason in errbuf (-ENOENT: no such listener;
+ * -EINVAL: a file that cannot be read or used, a key that does not match
+ * its certificate). */
+RWS_API int rws_server_tls(struct rws_server *s, int listener, const char *cert_file,
+			   const char *key_file, char *errbuf, size_t errlen);
+
+/* Reads every TLS listener's certificate and key files again: connections
+ * accepted afterwards get the new ones, open ones keep theirs. All or
+ * nothing: when a file fails, no listener changes and errbuf says which.
+ * Any thread, after rws_server_start() (not from a callback). Returns the
+ * number of certificates loaded, or a negative errno. */
+RWS_API int rws_server_tls_reload(struct rws_server *s, char *errbuf, size_t errlen);
+
+/* Whether c runs over TLS, and what was agreed: the version ("TLSv1.3"),
+ * the cipher suite, the SNI name the client sent ("" if none). NULL for a
+ * plaintext connection. Owner thread. */
+RWS_API const char *rws_conn_tls_version(const struct rws_conn *c);
+RWS_API const char *rws_conn_tls_cipher(const struct rws_conn *c);
+RWS_API const char *rws_conn_tls_sni(const struct rws_conn *c);
+
 /* The bound port of the options' address (after start), and of address i. */
 RWS_API uint16_t rws_server_port(const struct rws_server *s);
 RWS_API uint16_t rws_server_port_at(const struct rws_server *s, int i);
@@ -215,7 +255,9 @@ enum rws_client_err {
 	RWS_CLIENT_E_REDIRECT,		/* a redirect without a usable Location */
 	RWS_CLIENT_E_PROXY,		/* the proxy refused CONNECT (http_status) or broke HTTP */
 	RWS_CLIENT_E_EXTENSION,		/* permessage-deflate answered in a way we did not offer */
-	RWS_CLIENT_E_TLS,		/* wss:// without TLS support in this build */
+	RWS_CLIENT_E_TLS,		/* the TLS handshake failed (msg says why) */
+	RWS_CLIENT_E_CERT,		/* the server's certificate did not verify (msg says why:
+					   expired, unknown CA, another host name ...) */
 };
 
 /* Options of one client connection; rws_client_options_default() fills
@@ -243,8 +285,10 @@ struct rws_client_options {
 	int family;			/* AF_UNSPEC (the default), AF_INET or AF_INET6 */
 	uint32_t ping_interval_ms;	/* heartbeat as the server's: 0 off */
 	uint32_t pong_timeout_ms;	/* 0: the interval */
-	const char *ca_file;		/* wss://: CAs to verify against; NULL: the system's */
-	int insecure;			/* wss://: 1 skips verification (with a warning) */
+	const char *ca_file;		/* wss://: CAs to verify against (PEM); NULL: the system's
+					   (/etc/ssl/certs) */
+	int insecure;			/* wss://: 1 verifies nothing (a warning on stderr for
+					   each such connection) */
 };
 
 RWS_API void rws_client_options_default(struct rws_client_options *o);

@@ -19,10 +19,17 @@
  *     plugin = /usr/local/lib/ringws/echo.so
  *     deflate = off                   a route's own permessage-deflate key
  *
+ *     [listen 0.0.0.0:8443]           adds an address, as a listen line, ...
+ *     tls-cert = example.org.pem      ... with certificates of its own
+ *     tls-key = example.org.key       (pairs; relative: the file's folder)
+ *
+ *     [listen 127.0.0.1:8080]         another address ...
+ *     tls = off                       ... in plaintext, whatever the server's
+ *
  * Blank lines are ignored, and blanks around names and values. A '#' after
  * a blank starts a comment that runs to the end of the line. A value in
  * double quotes is taken as is between them (no escapes), so it may hold
- * " #" or begin or end with blanks. Settings: listen,
+ * " #" or begin or end with blanks. Settings: listen, tls-cert, tls-key,
  * threads, max-payload, max-connections, handshake-timeout, close-timeout,
  * max-buffered, backpressure, trusted-proxy, log-level, recv-buffers,
  * recv-buffer-size, send-zc-min, deflate, deflate-threshold, deflate-level,
@@ -42,9 +49,25 @@
  *
  * The command line's --route replaces the file's route for the same path
  * whole (plugin, args and deflate keys); --arg sets the args of any route.
+ *
+ * TLS: tls-cert and tls-key come in pairs (a certificate chain and its key,
+ * PEM), in either order within the pair; several pairs are several
+ * certificates, the first the default and the others picked by the name a
+ * client sends (SNI). Given as server settings (before any section) they
+ * serve every address without TLS settings of its own; a [listen] section
+ * may give pairs of its own instead, or `tls = off`. The files must exist
+ * when they are read here; the library loads them at start and again on
+ * SIGHUP. The command line's --tls-cert/--tls-key pairs replace the file's
+ * server-level ones. Its --listen addresses replace the file's, [listen]
+ * sections' included; but one that is the same address and port as a
+ * section's keeps that section's TLS settings (rwsd_config_finish()), so
+ * `--listen 0.0.0.0:8443` picks the certificates the file gave that
+ * address. A pair missing its other half is an error naming the line
+ * where it began.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -53,6 +76,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "daemon/config.h"
 #include "daemon/log.h"
@@ -72,6 +96,29 @@ int rwsd_config_init(struct rwsd_config *c)
 	return 0;
 }
 
+static void certs_free(struct rwsd_certs *cs)
+{
+	for (size_t i = 0; i < cs->n; i++) {
+		free(cs->v[i].cert);
+		free(cs->v[i].key);
+		free(cs->v[i].origin);
+	}
+	free(cs->v);
+	free(cs->half.cert);
+	free(cs->half.key);
+	free(cs->half.origin);
+	memset(cs, 0, sizeof(*cs));
+}
+
+static void listens_free(struct rwsd_listen *l, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(l[i].section);
+		certs_free(&l[i].certs);
+	}
+	free(l);
+}
+
 void rwsd_config_free(struct rwsd_config *c)
 {
 	for (size_t i = 0; i < c->nroutes; i++) {
@@ -83,7 +130,9 @@ void rwsd_config_free(struct rwsd_config *c)
 			free(c->routes[i].deflate_at[k]);
 	}
 	free(c->routes);
-	free(c->listens);
+	listens_free(c->listens, c->nlistens);
+	listens_free(c->file_listens, c->nfile_listens);
+	certs_free(&c->certs);
 	free(c->trusted_proxies);
 	memset(c, 0, sizeof(*c));
 }
@@ -140,13 +189,24 @@ range:
 
 /* Adds host:port to the listen list, which the first address from a new
  * source (the file over the default, the command line over the file)
- * replaces. */
+ * replaces. The file's list is kept aside then: its [listen] sections'
+ * TLS settings may still apply (rwsd_config_finish). */
 static int add_listen(struct rwsd_config *c, const char *host, uint16_t port, const char *v,
 		      char *err, size_t errlen)
 {
 	struct rwsd_listen *l;
 
 	if (c->listen_source != c->source) {
+		if (c->listen_source == RWSD_SRC_FILE && !c->file_listens) {
+			c->file_listens = c->listens;
+			c->nfile_listens = c->nlistens;
+			c->listens = NULL;
+		} else {
+			for (size_t i = 0; i < c->nlistens; i++) {
+				free(c->listens[i].section);
+				certs_free(&c->listens[i].certs);
+			}
+		}
 		c->listen_source = c->source;
 		c->nlistens = 0;
 	}
@@ -160,6 +220,7 @@ static int add_listen(struct rwsd_config *c, const char *host, uint16_t port, co
 		return -ENOMEM;
 	}
 	c->listens = l;
+	memset(&l[c->nlistens], 0, sizeof(*l));
 	strcpy(l[c->nlistens].host, host);
 	l[c->nlistens].port = port;
 	c->nlistens++;
@@ -275,8 +336,168 @@ bad:
 	return -EINVAL;
 }
 
-enum setting_kind { S_LISTEN, S_THREADS, S_PAYLOAD, S_CONNS, S_HS_TIMEOUT, S_CLOSE_TIMEOUT,
-		    S_BUFFERED, S_BACKPRESSURE, S_TRUSTED, S_LOG_LEVEL, S_RECV_BUFFERS,
+/* --- TLS certificates --------------------------------------------------- */
+
+/* A certificate or key file must be there and readable now, so a typo is
+ * a config error naming its line: the library reads the file only after
+ * the plugins are loaded (and again on SIGHUP). */
+static int check_tls_file(const char *file, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, e;
+
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0 || fstat(fd, &st) < 0) {
+		e = errno;
+		if (fd >= 0)
+			close(fd);
+		snprintf(err, errlen, "%s: %s", file, strerror(e));
+		return -e;
+	}
+	close(fd);
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a file", file);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Adds half a pair to cs: the certificate file, or with is_key the key
+ * file; a pair is complete once it has both, in either order. Takes path.
+ * where is "FILE:LINE" in the file, NULL on the command line; dash is
+ * "--" on the command line, "" in the file (for the messages). */
+static int add_tls_half(struct rwsd_certs *cs, int is_key, char *path, const char *where,
+			const char *dash, char *err, size_t errlen)
+{
+	struct rwsd_cert *h = &cs->half, *v;
+	char **mine = is_key ? &h->key : &h->cert;
+	const char *kind = is_key ? "key" : "cert", *other = is_key ? "cert" : "key";
+	int r;
+
+	if (!*path) {
+		snprintf(err, errlen, "needs a file");
+		r = -EINVAL;
+		goto fail;
+	}
+	if ((r = check_tls_file(path, err, errlen)) < 0)
+		goto fail;
+	if (*mine) {
+		snprintf(err, errlen, "'%s': the %stls-%s before it ('%s'%s%s) has no %stls-%s; "
+			 "give each %stls-cert its %stls-key", path, dash, kind, *mine,
+			 where ? ", " : "", where ? h->origin : "", dash, other, dash, dash);
+		r = -EINVAL;
+		goto fail;
+	}
+	if (!h->origin && !(h->origin = strdup(where ? where : is_key ? "--tls-key" : "--tls-cert")))
+		goto nomem;
+	*mine = path;
+	if (!h->cert || !h->key)
+		return 0;
+	if (!(v = realloc(cs->v, (cs->n + 1) * sizeof(*v)))) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;	/* the half stays in cs, which frees it */
+	}
+	cs->v = v;
+	v[cs->n++] = *h;
+	memset(h, 0, sizeof(*h));
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	r = -ENOMEM;
+fail:
+	free(path);
+	return r;
+}
+
+/* A pair left half made in cs: -EINVAL with the message (without where it
+ * began, which is cs->half.origin), or 0. */
+static int check_half(const struct rwsd_certs *cs, const char *dash, char *err, size_t errlen)
+{
+	const struct rwsd_cert *h = &cs->half;
+
+	if (!h->cert && !h->key)
+		return 0;
+	snprintf(err, errlen, "%stls-%s '%s' has no %stls-%s to go with it", dash,
+		 h->cert ? "cert" : "key", h->cert ? h->cert : h->key, dash, h->cert ? "key" : "cert");
+	return -EINVAL;
+}
+
+/* The server's certificate list, which the first pair from a new source
+ * (the command line over the file) replaces, as listen lines do. */
+static struct rwsd_certs *server_certs(struct rwsd_config *c)
+{
+	if (c->certs_source != c->source) {
+		certs_free(&c->certs);
+		c->certs_source = c->source;
+	}
+	return &c->certs;
+}
+
+const struct rwsd_certs *rwsd_listen_certs(const struct rwsd_config *c,
+					   const struct rwsd_listen *l)
+{
+	if (l->certs.n)
+		return &l->certs;
+	if (l->tls == RWSD_TLS_OFF || !c->certs.n)
+		return NULL;
+	return &c->certs;
+}
+
+/* Do a and b name the same address and port ("::1" and "0::1" do)? */
+static int same_address(const struct rwsd_listen *a, const struct rwsd_listen *b)
+{
+	unsigned char x[sizeof(struct in6_addr)], y[sizeof(struct in6_addr)];
+	int fa = strchr(a->host, ':') ? AF_INET6 : AF_INET;
+	int fb = strchr(b->host, ':') ? AF_INET6 : AF_INET;
+
+	if (a->port != b->port || fa != fb)
+		return 0;
+	if (inet_pton(fa, a->host, x) != 1 || inet_pton(fb, b->host, y) != 1)
+		return strcmp(a->host, b->host) == 0;
+	return memcmp(x, y, fa == AF_INET6 ? 16 : 4) == 0;
+}
+
+int rwsd_config_finish(struct rwsd_config *c, char *err, size_t errlen)
+{
+	char addr[96];
+
+	if (check_half(&c->certs, c->certs_source == RWSD_SRC_CMDLINE ? "--" : "", err, errlen) < 0)
+		return -EINVAL;
+
+	/* --listen replaced the file's addresses; one the file had a section
+	 * for keeps that section's TLS (each section goes to one address) */
+	for (size_t i = 0; i < c->nlistens && c->file_listens; i++) {
+		struct rwsd_listen *l = &c->listens[i];
+		for (size_t k = 0; k < c->nfile_listens; k++) {
+			struct rwsd_listen *f = &c->file_listens[k];
+			if (!f->section || !same_address(l, f))
+				continue;
+			l->section = f->section;
+			l->tls = f->tls;
+			l->certs = f->certs;
+			f->section = NULL;
+			memset(&f->certs, 0, sizeof(f->certs));
+			break;
+		}
+	}
+	listens_free(c->file_listens, c->nfile_listens);
+	c->file_listens = NULL;
+	c->nfile_listens = 0;
+
+	for (size_t i = 0; i < c->nlistens; i++) {
+		const struct rwsd_listen *l = &c->listens[i];
+		if (l->tls == RWSD_TLS_ON && !rwsd_listen_certs(c, l)) {
+			rwsd_config_format_addr(l->host, l->port, addr, sizeof(addr));
+			snprintf(err, errlen, "%s: [listen %s] says tls = on, but no certificate is "
+				 "given: give tls-cert and tls-key pairs in the section or as server "
+				 "settings", l->section, addr);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+enum setting_kind { S_LISTEN, S_TLS_CERT, S_TLS_KEY, S_THREADS, S_PAYLOAD, S_CONNS,
+		    S_HS_TIMEOUT, S_CLOSE_TIMEOUT, S_BUFFERED, S_BACKPRESSURE, S_TRUSTED, S_LOG_LEVEL, S_RECV_BUFFERS,
 		    S_RECV_BUFFER_SIZE, S_SEND_ZC_MIN, S_DEFLATE_KEY, S_DEFLATE_CONCURRENCY,
 		    S_DEFLATE_INLINE_MAX, S_PING_INTERVAL, S_PONG_TIMEOUT };
 
@@ -297,6 +518,8 @@ static const struct setting {
 	enum rwsd_deflate_key key;	/* for S_DEFLATE_KEY; RWSD_DFL_NKEYS for the others */
 } settings[] = {
 	{ "listen", S_LISTEN, RWSD_DFL_NKEYS },
+	{ "tls-cert", S_TLS_CERT, RWSD_DFL_NKEYS },
+	{ "tls-key", S_TLS_KEY, RWSD_DFL_NKEYS },
 	{ "threads", S_THREADS, RWSD_DFL_NKEYS },
 	{ "max-payload", S_PAYLOAD, RWSD_DFL_NKEYS },
 	{ "max-connections", S_CONNS, RWSD_DFL_NKEYS },
@@ -512,6 +735,16 @@ int rwsd_config_set(struct rwsd_config *c, const char *name, const char *v, char
 	switch (st->kind) {
 	case S_LISTEN:
 		return set_listen(c, v, err, errlen);
+	case S_TLS_CERT:
+	case S_TLS_KEY: {
+		char *path = strdup(v);
+		if (!path) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		return add_tls_half(server_certs(c), st->kind == S_TLS_KEY, path, NULL,
+				    c->source == RWSD_SRC_CMDLINE ? "--" : "", err, errlen);
+	}
 	case S_THREADS:
 		if ((r = parse_number(v, 4096, 0, &n, err, errlen)) < 0)
 			return r;
@@ -804,6 +1037,7 @@ struct parser {
 	unsigned line;
 	struct rwsd_route *route;	/* the open [route] section, or NULL */
 	unsigned route_line;
+	int in_listen;			/* a [listen] section is open: the last address's */
 	char *err;
 	size_t errlen;
 };
@@ -823,12 +1057,52 @@ static int fail(struct parser *p, unsigned line, const char *fmt, ...)
 	return -EINVAL;
 }
 
+/* A message about what began at origin ("FILE:LINE"). */
+static int fail_at(struct parser *p, const char *origin, const char *what)
+{
+	snprintf(p->err, p->errlen, "%s: %s", origin, what);
+	return -EINVAL;
+}
+
+/* Ends the open section, or the server settings before the first one: a
+ * route needs its plugin, a certificate pair both halves. */
 static int end_section(struct parser *p)
 {
+	struct rwsd_certs *cs = NULL;
+	char why[512];
+
 	if (p->route && !p->route->plugin)
 		return fail(p, p->route_line, "[route %s] has no 'plugin = FILE' line",
 			    p->route->path);
+	if (p->in_listen)
+		cs = &p->c->listens[p->c->nlistens - 1].certs;
+	else if (!p->route && p->c->certs_source == RWSD_SRC_FILE)
+		cs = &p->c->certs;
+	if (cs && check_half(cs, "", why, sizeof(why)) < 0)
+		return fail_at(p, cs->half.origin, why);
 	p->route = NULL;
+	p->in_listen = 0;
+	return 0;
+}
+
+/* [listen HOST:PORT]: adds the address, as a listen line does; the lines
+ * after it set its TLS. */
+static int listen_section(struct parser *p, const char *addr)
+{
+	struct rwsd_listen *l;
+	char why[512];
+	int e;
+
+	if ((e = end_section(p)) < 0)
+		return e;
+	if (set_listen(p->c, addr, why, sizeof(why)) < 0)
+		return fail(p, p->line, "[listen %s]: %s", addr, why);
+	l = &p->c->listens[p->c->nlistens - 1];
+	if (asprintf(&l->section, "%s:%u", p->file, p->line) < 0) {
+		l->section = NULL;
+		return fail(p, p->line, "out of memory");
+	}
+	p->in_listen = 1;
 	return 0;
 }
 
@@ -839,11 +1113,14 @@ static int section(struct parser *p, char *s)
 	int e;
 
 	if (!end || !is_comment(end + 1))
-		return fail(p, p->line, "a section line is [route PATH]");
+		return fail(p, p->line, "a section line is [route PATH] or [listen HOST:PORT]");
 	*end = '\0';
 	s = trim(s + 1);
+	if (strncmp(s, "listen", 6) == 0 && (s[6] == ' ' || s[6] == '\t'))
+		return listen_section(p, trim(s + 6));
 	if (strncmp(s, "route", 5) != 0 || (s[5] != ' ' && s[5] != '\t'))
-		return fail(p, p->line, "unknown section [%s]: the only section is [route PATH]", s);
+		return fail(p, p->line, "unknown section [%s]: sections are [route PATH] and "
+			    "[listen HOST:PORT]", s);
 	path = trim(s + 5);
 	if (!valid_path(path))
 		return fail(p, p->line, "'%s' is not a path: it starts with '/' (or is \"*\") and "
@@ -902,11 +1179,53 @@ static int route_setting(struct parser *p, const char *name, const char *value)
 	}
 	if (rwsd_config_setting(name, strlen(name)))
 		return fail(p, p->line, "'%s' is a server setting: server settings come before the "
-			    "first [route] section", name);
+			    "first section", name);
 	return fail(p, p->line, "'%s' is not a route setting: a [route] section has 'plugin', "
 		    "'args' and the keys deflate, deflate-threshold, deflate-level, "
 		    "deflate-client-context, deflate-server-max-window-bits and "
 		    "deflate-client-max-window-bits", name);
+}
+
+/* tls-cert or tls-key = FILE into cs; a relative FILE is relative to the
+ * config file's folder, as a plugin's. */
+static int file_tls(struct parser *p, struct rwsd_certs *cs, const char *name, const char *value)
+{
+	char why[768], where[300], *path;
+
+	if (!(path = *value ? plugin_path(value[0] == '/' ? NULL : p->dir, value) : strdup("")))
+		return fail(p, p->line, "out of memory");
+	snprintf(where, sizeof(where), "%s:%u", p->file, p->line);
+	if (add_tls_half(cs, strcmp(name, "tls-key") == 0, path, where, "", why, sizeof(why)) < 0)
+		return fail(p, p->line, "%s: %s", name, why);
+	return 0;
+}
+
+static int listen_setting(struct parser *p, const char *name, const char *value)
+{
+	struct rwsd_listen *l = &p->c->listens[p->c->nlistens - 1];
+	char why[512], addr[96];
+	int on;
+
+	rwsd_config_format_addr(l->host, l->port, addr, sizeof(addr));
+	if (strcmp(name, "tls") == 0) {
+		if (parse_bool(value, &on, why, sizeof(why)) < 0)
+			return fail(p, p->line, "tls (in [listen %s]): %s", addr, why);
+		if (!on && (l->certs.n || l->certs.half.cert || l->certs.half.key))
+			return fail(p, p->line, "tls = off, but [listen %s] gives certificates of its "
+				    "own", addr);
+		l->tls = on ? RWSD_TLS_ON : RWSD_TLS_OFF;
+		return 0;
+	}
+	if (strcmp(name, "tls-cert") == 0 || strcmp(name, "tls-key") == 0) {
+		if (l->tls == RWSD_TLS_OFF)
+			return fail(p, p->line, "%s in [listen %s], which says tls = off", name, addr);
+		return file_tls(p, &l->certs, name, value);
+	}
+	if (rwsd_config_setting(name, strlen(name)))
+		return fail(p, p->line, "'%s' is a server setting: server settings come before the "
+			    "first section", name);
+	return fail(p, p->line, "'%s' is not a listen setting: a [listen] section has tls-cert, "
+		    "tls-key and tls", name);
 }
 
 static int parse_line(struct parser *p, char *s)
@@ -921,7 +1240,8 @@ static int parse_line(struct parser *p, char *s)
 		return section(p, s);
 
 	if (!(eq = strchr(s, '=')))
-		return fail(p, p->line, "expected 'name = value', '[route PATH]' or a # comment");
+		return fail(p, p->line, "expected 'name = value', '[route PATH]', '[listen HOST:PORT]' "
+			    "or a # comment");
 	*eq = '\0';
 	name = trim(s);
 	value = trim(eq + 1);
@@ -941,8 +1261,14 @@ static int parse_line(struct parser *p, char *s)
 
 	if (p->route)
 		return route_setting(p, name, value);
+	if (p->in_listen)
+		return listen_setting(p, name, value);
 	if (strcmp(name, "plugin") == 0 || strcmp(name, "args") == 0)
 		return fail(p, p->line, "'%s' belongs in a [route PATH] section", name);
+	if (strcmp(name, "tls") == 0)
+		return fail(p, p->line, "'tls' belongs in a [listen HOST:PORT] section");
+	if (strcmp(name, "tls-cert") == 0 || strcmp(name, "tls-key") == 0)
+		return file_tls(p, server_certs(p->c), name, value);
 	if (rwsd_config_set(p->c, name, value, why, sizeof(why)) < 0) {
 		if (strncmp(why, "unknown", 7) == 0)
 			return fail(p, p->line, "%s", why);

@@ -35,10 +35,36 @@ struct rwsd_route {
 	char *deflate_at[RWSD_DFL_NKEYS];
 };
 
+/* One certificate for TLS: its chain and private key (PEM files, paths as
+ * they will be opened), given as a pair. */
+struct rwsd_cert {
+	char *cert;
+	char *key;
+	char *origin;	/* where the pair began: "FILE:LINE" or "--tls-cert" */
+};
+
+/* A list of certificate pairs, built a half at a time: `half` holds the
+ * tls-cert (or tls-key) still waiting for the other half of its pair. */
+struct rwsd_certs {
+	struct rwsd_cert *v;	/* the first serves clients that send no known name */
+	size_t n;
+	struct rwsd_cert half;	/* cert or key set: a pair begun, not finished */
+};
+
+/* A listen address's TLS, as its [listen] section says. */
+enum rwsd_tls_mode {
+	RWSD_TLS_DEFAULT,	/* its own certificates if any, else the server's (or none) */
+	RWSD_TLS_ON,		/* tls = on: as DEFAULT, and no certificate at all is an error */
+	RWSD_TLS_OFF,		/* tls = off: plaintext even with server certificates */
+};
+
 /* One listen address. */
 struct rwsd_listen {
 	char host[64];	/* numeric address (IPv6 without brackets) */
 	uint16_t port;	/* 0: ephemeral */
+	char *section;	/* "FILE:LINE" of its [listen] section, or NULL */
+	enum rwsd_tls_mode tls;
+	struct rwsd_certs certs;	/* its section's own pairs */
 };
 
 /* Where settings are being read from: listen lines accumulate within one
@@ -53,6 +79,11 @@ struct rwsd_config {
 	enum rwsd_source source;	/* what rwsd_config_set() is reading now */
 	enum rwsd_source listen_source;	/* where listens[] came from */
 	char *trusted_proxies;		/* opts.trusted_proxies points here */
+	struct rwsd_certs certs;	/* the server's: for every address without its own */
+	enum rwsd_source certs_source;	/* where certs came from */
+	struct rwsd_listen *file_listens;	/* the file's addresses, once --listen replaced
+						   them: rwsd_config_finish() reads their sections */
+	size_t nfile_listens;
 	int log_level;			/* enum rwsd_log_level, info by default */
 	struct rwsd_route *routes;
 	size_t nroutes;
@@ -65,14 +96,18 @@ void rwsd_config_free(struct rwsd_config *c);
 
 /* Sets one server setting by the name it has both in the file and, with
  * "--" in front, on the command line (c->source says which: "listen" adds
- * an address, and the first of a new source replaces the older list): listen, threads, max-payload,
+ * an address, "tls-cert" and "tls-key" half a certificate pair, and the
+ * first of a new source replaces the older list): listen, tls-cert,
+ * tls-key, threads, max-payload,
  * max-connections, handshake-timeout, close-timeout, max-buffered,
  * backpressure, trusted-proxy, log-level, recv-buffers, recv-buffer-size,
  * send-zc-min and the deflate settings (deflate, deflate-threshold,
  * deflate-level, deflate-client-context, deflate-server-max-window-bits,
  * deflate-client-max-window-bits, deflate-concurrency, deflate-inline-max).
- * Returns 0, -ENOENT for an unknown name, or
- * -EINVAL with the reason in err (without the setting's name). */
+ * A tls-cert or tls-key path is taken as given (the file's are made
+ * relative to its folder before they come here). Returns 0, -ENOENT for
+ * an unknown name, or -EINVAL with the reason in err (without the
+ * setting's name). */
 int rwsd_config_set(struct rwsd_config *c, const char *name, const char *value, char *err,
 		    size_t errlen);
 
@@ -87,6 +122,18 @@ int rwsd_config_is_flag(const char *name, size_t len);
 /* Reads a config file into c. Returns 0, or a negative errno with
  * "FILE:LINE: what" (or "FILE: why" when it cannot be read) in err. */
 int rwsd_config_load(struct rwsd_config *c, const char *file, char *err, size_t errlen);
+
+/* Ends the command line: a --tls-cert or --tls-key without the other half
+ * of its pair is an error, and each --listen address that a [listen]
+ * section of the file named (the same address and port) takes that
+ * section's TLS settings, in order. Then checks that every `tls = on`
+ * address has a certificate. Returns 0, or -EINVAL with the reason in err. */
+int rwsd_config_finish(struct rwsd_config *c, char *err, size_t errlen);
+
+/* The certificates address l serves TLS with: its own, the server's, or
+ * none (tls = off, or no certificate anywhere). */
+const struct rwsd_certs *rwsd_listen_certs(const struct rwsd_config *c,
+					   const struct rwsd_listen *l);
 
 /* Adds the route path -> plugin (a path relative to the working directory),
  * replacing one for the same path that the config file defined. Returns 0,

@@ -116,6 +116,15 @@ void rwsd_log(const char *fmt, ...)
 	va_end(ap);
 }
 
+void rwsd_log_at(enum rwsd_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	rwsd_vlog(level, NULL, fmt, ap);
+	va_end(ap);
+}
+
 void rwsd_error(const char *fmt, ...)
 {
 	va_list ap;

@@ -32,6 +32,11 @@ void rwsd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void rwsd_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void rwsd_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The same at a level given as a value (rwsd_log() and the others name
+ * theirs). */
+void rwsd_log_at(enum rwsd_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* The same at any level, with "[TAG] " before MESSAGE (tag NULL: none):
  * "ringwsd: [chat] MESSAGE" for a plugin's info line. */
 void rwsd_vlog(enum rwsd_log_level level, const char *tag, const char *fmt, va_list ap)

@@ -15,16 +15,21 @@
  *   2. Every plugin file is opened and its ABI checked before the server is
  *      created, so a bad file costs nothing and exits with status 2.
  *   3. The server is created with the first listen address (the others
- *      are added with rws_server_listen()), each plugin's init() runs with
- *      it, routes are registered, and the server starts. Then one line per
- *      address, "ringwsd: listening on HOST:PORT (N reactors)", the first
- *      address's first, with the bound port: scripts and tests read the
- *      port from it.
+ *      are added with rws_server_listen()) and the library's log lines
+ *      routed into ours (lib_log), each TLS address gets its certificates
+ *      (rws_server_tls(): files read and keys checked now, before any
+ *      plugin's init(), so a bad one is a config error that costs
+ *      nothing), each plugin's init() runs with the server, routes are
+ *      registered, and the server starts. Then one line per address,
+ *      "ringwsd: listening on HOST:PORT (N reactors)", or "(TLS, N
+ *      reactors)", the first address's first, with the bound port: scripts
+ *      and tests read the port from it.
  *
- * Exit status: 0 after a signalled shutdown, 2 for a usage or config error
- * or a plugin refused at load (restarting cannot help: the unit file's
- * RestartPreventExitStatus=2 uses this), 1 for a failure at run time (the
- * server cannot start, a plugin's init() fails).
+ * Exit status: 0 after a signalled shutdown, 2 for a usage or config error,
+ * a certificate or key the library refuses, or a plugin refused at load
+ * (restarting cannot help: the unit file's RestartPreventExitStatus=2 uses
+ * this), 1 for a failure at run time (the server cannot start, a plugin's
+ * init() fails).
  *
  * Every message is one line on stderr (log.c): failures as
  * "ringwsd: error: ...", oddities as "ringwsd: warning: ...", the rest with
@@ -35,7 +40,14 @@
  * client and waits for the close handshakes, then the server is destroyed
  * before the plugins' fini() (a handler's ctx must outlive the server) and
  * the plugins are unloaded. A second SIGTERM or SIGINT meanwhile exits at
- * once with status 1. SIGHUP only logs for now (reloading comes with TLS).
+ * once with status 1.
+ *
+ * SIGHUP reloads the TLS certificates: main reads every TLS address's
+ * certificate and key files again, in the sigwait() loop, so a reload
+ * never runs inside a reactor's work nor at the same time as another
+ * reload or the shutdown. The library swaps all of them or none: on a
+ * failure the old ones stay and the server keeps running. (During a
+ * shutdown SIGHUP is ignored.)
  */
 #include <errno.h>
 #include <malloc.h>
@@ -89,6 +101,11 @@ static void usage(FILE *f)
 		"\n"
 		"  --listen HOST:PORT         listen address (127.0.0.1:8080); [::1]:PORT for IPv6,\n"
 		"                             port 0 for an ephemeral port; repeat for more addresses\n"
+		"  --tls-cert FILE            serve TLS (wss://) with this certificate chain (PEM) ...\n"
+		"  --tls-key FILE             ... and its private key (PEM): give them as pairs, on\n"
+		"                             every address without TLS settings of its own; repeat\n"
+		"                             the pair for more certificates (the first is the\n"
+		"                             default, the client's SNI name picks among them)\n"
 		"  --route PATH=PLUGIN.so     route connections to PATH (\"*\": any path) to a plugin;\n"
 		"                             repeat for more routes\n"
 		"  --arg PATH=STRING          the argument string of PATH's plugin (\"\")\n"
@@ -130,8 +147,10 @@ static void usage(FILE *f)
 		"BYTES take a K, M or G suffix. Options override the config file's settings;\n"
 		"--opt=VALUE works as well as --opt VALUE. In the file, a [route PATH] section\n"
 		"may set deflate, deflate-threshold, deflate-level, deflate-client-context and\n"
-		"the two window sizes for that route alone. Exit status: 2 for a usage, config\n"
-		"or plugin error, 1 for a failure at run time, 0 after SIGTERM or SIGINT.\n",
+		"the two window sizes for that route alone; a [listen HOST:PORT] section adds\n"
+		"an address with tls-cert/tls-key pairs of its own, or tls = off. SIGHUP reloads\n"
+		"the TLS certificates. Exit status: 2 for a usage, config, certificate or plugin\n"
+		"error, 1 for a failure at run time, 0 after SIGTERM or SIGINT.\n",
 		payload, o.max_connections, o.handshake_timeout_ms, o.close_timeout_ms, buffered,
 		o.backpressure == RWS_BP_REFUSE ? "refuse" : "close", o.recv_buffers, rbsize,
 		o.deflate_threshold, o.deflate_level, o.deflate_concurrency, inline_max);
@@ -265,9 +284,85 @@ static void build_config(struct rwsd_config *cfg, const struct cmdline *cl)
 		free(path);
 	}
 
+	if (rwsd_config_finish(cfg, err, sizeof(err)) < 0)
+		die_usage("%s", err);
 	if (cfg->nroutes == 0)
 		die_usage("no routes: give --route PATH=PLUGIN.so or a [route PATH] section "
 			  "(see ringwsd --help)");
+}
+
+/* The library's lines (a TLS handshake that failed, a plaintext client on
+ * a TLS port ...) go into our log at their own level, from whichever
+ * thread saw them: "ringwsd: 127.0.0.1:5555: not TLS: ...". */
+static void lib_log(void *ctx, int level, const char *line)
+{
+	enum rwsd_log_level l;
+
+	(void)ctx;
+	switch (level) {
+	case RWS_LOG_ERROR: l = RWSD_LOG_ERROR; break;
+	case RWS_LOG_WARNING: l = RWSD_LOG_WARNING; break;
+	case RWS_LOG_INFO: l = RWSD_LOG_INFO; break;
+	default: l = level < RWS_LOG_ERROR ? RWSD_LOG_ERROR : RWSD_LOG_DEBUG; break;
+	}
+	rwsd_log_at(l, "%s", line);
+}
+
+/* Gives each TLS address its certificates; listen_at[i] is address i's
+ * index (0 for the first). Returns the number of TLS addresses, or -1
+ * after logging the failure. */
+static int setup_tls(struct rws_server *server, const struct rwsd_config *cfg,
+		     const int *listen_at)
+{
+	char err[768], addr[96];
+	int n = 0, r;
+
+	for (size_t i = 0; i < cfg->nlistens; i++) {
+		const struct rwsd_listen *l = &cfg->listens[i];
+		const struct rwsd_certs *cs = rwsd_listen_certs(cfg, l);
+
+		rwsd_config_format_addr(l->host, l->port, addr, sizeof(addr));
+		if (!cs) {
+			if (l->tls == RWSD_TLS_OFF)
+				rwsd_debug("listen %s: plaintext (tls = off, %s)", addr, l->section);
+			continue;
+		}
+		for (size_t k = 0; k < cs->n; k++) {
+			const struct rwsd_cert *ct = &cs->v[k];
+			err[0] = '\0';
+			r = rws_server_tls(server, i ? listen_at[i] : 0, ct->cert, ct->key, err,
+					   sizeof(err));
+			if (r < 0) {
+				rwsd_error("tls: %s (the pair from %s, for %s)",
+					   err[0] ? err : rws_strerror(r), ct->origin, addr);
+				return -1;
+			}
+			rwsd_debug("listen %s: TLS certificate %s, key %s (%s)", addr, ct->cert,
+				   ct->key, ct->origin);
+		}
+		n++;
+	}
+	return n;
+}
+
+/* SIGHUP: every TLS address reads its certificate and key files again
+ * (ntls: how many there are). The library changes all or nothing, so a
+ * failure leaves the old certificates serving. */
+static void reload_tls(struct rws_server *server, int ntls)
+{
+	char err[768];
+	int r;
+
+	if (ntls == 0) {
+		rwsd_warning("SIGHUP: no TLS listener, nothing to reload");
+		return;
+	}
+	err[0] = '\0';
+	if ((r = rws_server_tls_reload(server, err, sizeof(err))) < 0)
+		rwsd_error("SIGHUP: TLS reload failed: %s; keeping the old certificates",
+			   err[0] ? err : rws_strerror(r));
+	else
+		rwsd_log("SIGHUP: reloaded %d TLS certificate%s", r, r == 1 ? "" : "s");
 }
 
 /* A debug line with the deflate settings of the server (o) or of a route
@@ -361,7 +456,7 @@ int main(int argc, char **argv)
 	int *listen_at = NULL;
 	sigset_t sigs;
 	char err[768], addr[96];
-	int r, sig, status = 1;
+	int r, sig, ntls, status = 1;
 
 	/* Messages are assembled and sent from the heap. glibc's defaults give
 	 * the top of a thread's heap back to the kernel as soon as 128 KiB are
@@ -415,6 +510,8 @@ int main(int argc, char **argv)
 		log_deflate("settings", &cfg.opts, NULL);
 	}
 
+	cfg.opts.log = lib_log;
+	cfg.opts.log_ctx = NULL;
 	err[0] = '\0';
 	if (!(server = rws_server_create(&cfg.opts, &r, err, sizeof(err)))) {
 		rwsd_error("cannot create the server: %s", err[0] ? err : rws_strerror(r));
@@ -434,6 +531,10 @@ int main(int argc, char **argv)
 			goto err_server;
 		}
 		listen_at[i] = r;
+	}
+	if ((ntls = setup_tls(server, &cfg, listen_at)) < 0) {
+		status = EXIT_USAGE;
+		goto err_server;
 	}
 	for (size_t i = 0; i < cfg.nroutes; i++) {
 		struct rwsd_route *rt = &cfg.routes[i];
@@ -462,14 +563,16 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < cfg.nlistens; i++) {
 		uint16_t port = i ? rws_server_port_at(server, listen_at[i]) : rws_server_port(server);
 		rwsd_config_format_addr(cfg.listens[i].host, port, addr, sizeof(addr));
-		rwsd_log("listening on %s (%d reactors)", addr, rws_server_stats(server, NULL, 0));
+		rwsd_log("listening on %s (%s%d reactors)", addr,
+			 rwsd_listen_certs(&cfg, &cfg.listens[i]) ? "TLS, " : "",
+			 rws_server_stats(server, NULL, 0));
 	}
 
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			rwsd_warning("SIGHUP: reload not supported yet");
+			reload_tls(server, ntls);
 			continue;
 		}
 		break;

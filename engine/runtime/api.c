@@ -9,6 +9,7 @@
  * reactor, each queueing the shared buffer to its own connections.
  */
 #include "runtime/runtime.h"
+#include "runtime/tls.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -157,6 +158,21 @@ const char *rws_conn_protocol(const struct rws_conn *c)
 {
 	const char *p = meta_field(c, 1);
 	return p ? p : "";
+}
+
+const char *rws_conn_tls_version(const struct rws_conn *c)
+{
+	return c->x && c->x->tls ? rws_tls_version(c->x->tls) : NULL;
+}
+
+const char *rws_conn_tls_cipher(const struct rws_conn *c)
+{
+	return c->x && c->x->tls ? rws_tls_cipher(c->x->tls) : NULL;
+}
+
+const char *rws_conn_tls_sni(const struct rws_conn *c)
+{
+	return c->x && c->x->tls ? rws_tls_sni(c->x->tls) : NULL;
 }
 
 const char *rws_conn_client_ip(const struct rws_conn *cc)

@@ -6,8 +6,8 @@
  * carries its handler and settings. Before that it goes
  *
  *   PH_CONNECTING (IORING_OP_CONNECT) → [PH_PROXY: CONNECT host:port, wait
- *   for 2xx] → PH_CLIENT_HS: the upgrade request, wait for the 101 →
- *   PH_OPEN, or on_error and gone
+ *   for 2xx] → PH_CLIENT_HS: [wss://: the TLS handshake, then] the upgrade
+ *   request, wait for the 101 → PH_OPEN, or on_error and gone
  *
  * on one deadline (handshake_timeout_ms). A 3xx with follow_redirects
  * starts over at the new URL on a new connection (the old one goes
@@ -33,6 +33,7 @@
 
 #include "protocol/base64.h"
 #include "protocol/url.h"
+#include "runtime/tls.h"
 
 /* One rws_connect(): what it asked for, kept across redirects and for the
  * connection's life (its route is the first member). */
@@ -50,6 +51,8 @@ struct client_spec {
 	size_t nprotos;
 	char *origin;
 	char *proxy_opt;		/* the caller's proxy option (NULL: the environment's) */
+	char *ca_file;			/* the caller's ca_file option */
+	struct rws_tls_ctx *tls_ctx;	/* wss://: the trust store (the server's, shared) */
 	char *proxy;			/* "http://..." in use, or NULL */
 	struct rws_url pu;		/* views into proxy */
 	int redirects;
@@ -91,6 +94,7 @@ static void spec_free(struct client_spec *sp)
 	free(sp->url);
 	free(sp->proxy);
 	free(sp->proxy_opt);
+	free(sp->ca_file);
 	free(sp->hs_protos);
 	free(sp->hs_headers);
 	free(sp->rt.path);
@@ -369,6 +373,28 @@ static char **copy_strings(const char *const *v, size_t n, int *err)
 	return out;
 }
 
+/* The trust store for a wss:// URL (made once per server and CA file, in
+ * the calling thread: loading the system's CAs takes a while). Returns 0,
+ * or -EINVAL with msg set. */
+static int tls_setup(struct client_spec *sp, struct rws_server *s)
+{
+	if (!sp->u.secure)
+		return 0;
+	if (sp->o.insecure)
+		rws_log(s, RWS_LOG_WARNING,
+			"wss://%.*s: TLS certificate verification is off (insecure): the server "
+			"is not authenticated", (int)sp->u.host.len, sp->u.host.p);
+	if (sp->tls_ctx)
+		return 0;
+	char why[200];
+	sp->tls_ctx = rws_server_client_tls(s, sp->ca_file, sp->o.insecure, why, sizeof(why));
+	if (!sp->tls_ctx) {
+		snprintf(sp->msg, sizeof(sp->msg), "wss:// cannot verify servers: %s", why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static void post_connect(struct client_spec *sp)
 {
 	struct job *j = calloc(1, sizeof(*j));
@@ -410,11 +436,6 @@ int rws_connect(struct rws_server *s, const char *url, const struct rws_client_o
 		spec_free(sp);
 		return fail_msg(errbuf, errlen, -EINVAL, "%s", why);
 	}
-	if (sp->u.secure) {
-		spec_free(sp);
-		return fail_msg(errbuf, errlen, -EPROTONOSUPPORT, "%s",
-				"wss:// needs TLS, which this build of ringws does not have yet");
-	}
 	if (o->protocol_version != 13 && o->protocol_version != 8)
 		return spec_free(sp), fail_msg(errbuf, errlen, -EINVAL,
 					       "protocol_version must be 13 or 8%s", "");
@@ -441,7 +462,11 @@ int rws_connect(struct rws_server *s, const char *url, const struct rws_client_o
 	o->headers = NULL;
 	o->protocols = NULL;
 	o->origin = NULL;
-	o->ca_file = NULL;	/* TLS is not here yet: nothing reads it */
+	if (o->ca_file && !(sp->ca_file = strdup(o->ca_file))) {
+		spec_free(sp);
+		return fail_msg(errbuf, errlen, -ENOMEM, "%s", "out of memory");
+	}
+	o->ca_file = NULL;
 	/* permessage-deflate: our offer */
 	rws_pmd_config_default(&sp->pmd);
 	if (o->deflate && rws_pmd_client_offer(&sp->pmd, sp->ext, sizeof(sp->ext)) < 0) {
@@ -476,6 +501,8 @@ int rws_connect(struct rws_server *s, const char *url, const struct rws_client_o
 	int rc = choose_proxy(sp, sp->proxy_opt);
 	if (rc == 0)
 		rc = request_setup(sp);
+	if (rc == 0)
+		rc = tls_setup(sp, s);
 	if (rc < 0) {
 		if (errbuf && errlen)
 			snprintf(errbuf, errlen, "%s", sp->msg[0] ? sp->msg : "out of memory");
@@ -572,6 +599,22 @@ static void send_request(struct rws_conn *c)
 	rws_conn_arm_recv(c);
 }
 
+/* wss://: TLS on the socket, then the request (queued now, encrypted and
+ * sent once the handshake is done). */
+static void start_tls(struct rws_conn *c)
+{
+	struct client_spec *sp = spec_of(c);
+	char host[256];
+	snprintf(host, sizeof(host), "%.*s", (int)sp->u.host.len, sp->u.host.p);
+	int rc = rws_conn_tls_client(c, sp->tls_ctx, host);
+	if (rc < 0) {
+		rws_conn_fail(c, rc == -ENOMEM ? -ENOMEM : RWS_CLIENT_E_TLS, 0,
+			      "cannot start the TLS handshake");
+		return;
+	}
+	send_request(c);
+}
+
 void rws_client_on_connect(struct rws_conn *c, int res)
 {
 	c->inflight--;
@@ -588,7 +631,10 @@ void rws_client_on_connect(struct rws_conn *c, int res)
 		return;
 	}
 	if (!sp->proxy) {
-		send_request(c);
+		if (sp->u.secure)
+			start_tls(c);
+		else
+			send_request(c);
 		return;
 	}
 	/* CONNECT host:port, with the proxy's credentials if its URL has some */
@@ -624,9 +670,10 @@ void rws_client_expired(struct rws_conn *c)
 {
 	struct client_spec *sp = spec_of(c);
 	char m[200];
+	int tls_hs = c->x && c->x->tls && !rws_tls_ready(c->x->tls);
 	snprintf(m, sizeof(m), "no %s within %u ms (the handshake timeout)",
 		 c->phase == PH_CONNECTING ? "connection" : c->phase == PH_PROXY ? "answer from the proxy"
-										 : "answer to the upgrade",
+		 : tls_hs ? "TLS handshake" : "answer to the upgrade",
 		 sp->o.handshake_timeout_ms);
 	rws_conn_fail(c, -ETIMEDOUT, 0, m);
 }
@@ -638,6 +685,8 @@ static void *resolve_thread(void *arg)
 	struct client_spec *sp = arg;
 	struct rws_server *s = sp->r->srv;
 	resolve(sp);
+	if (!sp->err && tls_setup(sp, s) < 0)
+		sp->err = RWS_CLIENT_E_TLS;
 	post_connect(sp);
 	atomic_fetch_sub(&s->resolving, 1);	/* after this, destroy may free the reactors */
 	return NULL;
@@ -699,9 +748,8 @@ static void redirect(struct rws_conn *c, const struct rws_hs_response *res)
 	}
 	struct rws_url nu;
 	char why[200];
-	if (rws_url_parse(next, &nu, why, sizeof(why)) < 0 || nu.secure) {
-		snprintf(m, sizeof(m), "redirected (%d) to \"%.160s\": %.160s", status, next,
-			 nu.secure ? "wss:// needs TLS, which this build does not have yet" : why);
+	if (rws_url_parse(next, &nu, why, sizeof(why)) < 0) {
+		snprintf(m, sizeof(m), "redirected (%d) to \"%.160s\": %.160s", status, next, why);
 		free(next);
 		rws_conn_fail(c, RWS_CLIENT_E_REDIRECT, status, m);
 		return;
@@ -739,6 +787,8 @@ static void redirect(struct rws_conn *c, const struct rws_hs_response *res)
 	if (pthread_create(&t, &attr, resolve_thread, sp) != 0) {
 		atomic_fetch_sub(&srv->resolving, 1);
 		resolve(sp);	/* no thread: resolve here, rather than lose it */
+		if (!sp->err && tls_setup(sp, srv) < 0)
+			sp->err = RWS_CLIENT_E_TLS;
 		post_connect(sp);
 	}
 	pthread_attr_destroy(&attr);
@@ -747,6 +797,11 @@ static void redirect(struct rws_conn *c, const struct rws_hs_response *res)
 /* --- the answers ----------------------------------------------------------------- */
 
 static _Thread_local struct rws_hs_response answer;
+
+static int sp_secure(struct rws_conn *c)
+{
+	return spec_of(c)->u.secure;
+}
 
 static void proxy_answer(struct rws_conn *c, const char *buf, size_t len, size_t *used)
 {
@@ -769,7 +824,10 @@ static void proxy_answer(struct rws_conn *c, const char *buf, size_t len, size_t
 		return;
 	}
 	*used = (size_t)rc;
-	send_request(c);
+	if (sp_secure(c))
+		start_tls(c);
+	else
+		send_request(c);
 }
 
 void rws_client_answer(struct rws_conn *c, const char *buf, size_t len, size_t *used)

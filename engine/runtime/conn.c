@@ -16,6 +16,7 @@
  */
 #include "runtime/runtime.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,12 +28,23 @@
 
 #include "protocol/mask.h"
 #include "protocol/utf8.h"
+#include "runtime/tls.h"
 
 #define SEND_IOV_MAX 64
+#define RWS_TLS_PLAIN_MAX (32u << 10)	/* decrypted bytes per read: two records */
 
 static void mark_flush(struct rws_conn *c);
 static void note_drain(struct rws_conn *c);
 static void resume_reading(struct rws_conn *c);
+static int tls_sink(void *arg, const uint8_t *p, size_t n);
+static struct conn_tx *tx_get(struct rws_conn *c);
+static void peer_text(struct rws_conn *c, char *out, size_t cap);
+
+/* c's TLS session, or NULL for plaintext */
+static inline struct rws_tls *conn_tls(const struct rws_conn *c)
+{
+	return c->x ? c->x->tls : NULL;
+}
 
 /* --- buffers -------------------------------------------------------------- */
 
@@ -134,7 +146,7 @@ static void ext_trim(struct rws_conn *c)
 {
 	struct conn_ext *x = c->x;
 	if (!x || x->deadline || x->hs || x->meta || x->pmd_window || x->held || x->zwaiting ||
-	    (c->flags & CF_EXT_KEEP))
+	    x->tls || (c->flags & CF_EXT_KEEP))
 		return;
 	c->x = NULL;
 	pool_put(&conn_reactor(c)->ext_pool, x);
@@ -152,6 +164,8 @@ static void ext_free(struct rws_conn *c)
 		x->zin->owns_window = 1;	/* a worker may be using it */
 	else
 		rws_pmd_window_free(x->pmd_window);
+	rws_tls_free(x->tls);
+	rws_tls_set_put(x->tset);
 	c->x = NULL;
 	pool_put(&conn_reactor(c)->ext_pool, x);
 }
@@ -311,21 +325,40 @@ static struct rws_conn *conn_init(struct reactor *r, int fd, const struct rws_se
 	return c;
 }
 
-struct rws_conn *rws_conn_new(struct reactor *r, int fd)
+struct rws_conn *rws_conn_new(struct reactor *r, int fd, struct tls_set *tls)
 {
 	unsigned total;
 	struct rws_conn *c = conn_init(r, fd, &r->srv->scfg, &total);
-	if (!c)
+	if (!c) {
+		rws_tls_set_put(tls);
 		return NULL;
+	}
 	atomic_fetch_add_explicit(&r->n_accepted, 1, memory_order_relaxed);
 	if (set_phase(c, PH_HANDSHAKE, T_HANDSHAKE) < 0) {
+		rws_tls_set_put(tls);
 		c->phase = PH_DEAD;
 		rws_conn_release(c);
 		return NULL;
 	}
+	if (tls) {
+		/* the handshake timer covers the TLS handshake too */
+		c->x->tset = tls;
+		c->x->tls = rws_tls_new_server(tls->ctxs, (const char *const *)tls->names, tls->n);
+		if (!c->x->tls) {
+			rws_conn_teardown(c, RWS_CLOSE_ABNORMAL, NULL, 0);
+			return NULL;
+		}
+		rws_tls_set_sink(c->x->tls, tls_sink, c);
+	}
 	rws_conn_arm_recv(c);
 
 	uint32_t max = r->srv->o.max_connections;
+	if (max && total > max && tls) {
+		/* no answer before a TLS handshake, which is what an overload
+		 * cannot afford: the connection just ends */
+		rws_conn_teardown(c, RWS_CLOSE_ABNORMAL, NULL, 0);
+		return NULL;
+	}
 	if (max && total > max) {
 		char out[256];
 		int n = rws_hs_write_error(out, sizeof(out), 503, "too many connections", NULL, 0);
@@ -340,7 +373,7 @@ struct rws_conn *rws_conn_new(struct reactor *r, int fd)
 static void tx_trim(struct rws_conn *c)
 {
 	struct conn_tx *tx = c->tx;
-	if (!tx || tx->head || (c->flags & (CF_SEND_BUSY | CF_FLUSH_LISTED)))
+	if (!tx || tx->head || tx->whead || (c->flags & (CF_SEND_BUSY | CF_FLUSH_LISTED)))
 		return;
 	c->tx = NULL;
 	pool_put(&conn_reactor(c)->tx_pool, tx);
@@ -352,12 +385,14 @@ static void free_queue(struct rws_conn *c)
 	if (!tx)
 		return;
 	struct reactor *r = conn_reactor(c);
-	struct qent *q = tx->head;
-	while (q) {
-		struct qent *next = q->next;
-		rws_sbuf_put(q->b);
-		pool_put(&r->qent_pool, q);
-		q = next;
+	for (int w = 0; w < 2; w++) {
+		struct qent *q = w ? tx->whead : tx->head;
+		while (q) {
+			struct qent *next = q->next;
+			rws_sbuf_put(q->b);
+			pool_put(&r->qent_pool, q);
+			q = next;
+		}
 	}
 	if (tx->sm)
 		pool_put(&r->sm_pool, tx->sm);
@@ -719,7 +754,7 @@ static void handshake_bytes(struct rws_conn *c, uint8_t *data, size_t len);
 
 void rws_conn_adopt(struct reactor *r, int fd, struct sbuf *head)
 {
-	struct rws_conn *c = rws_conn_new(r, fd);
+	struct rws_conn *c = rws_conn_new(r, fd, NULL);
 	if (c && c->phase == PH_HANDSHAKE && head && head->len)
 		handshake_bytes(c, head->data, head->len);
 }
@@ -785,7 +820,226 @@ static void head_bytes(struct rws_conn *c, uint8_t *data, size_t len, head_handl
 
 static void handshake_bytes(struct rws_conn *c, uint8_t *data, size_t len)
 {
+	if (!conn_tls(c) && !c->x->hs && len >= 2 && data[0] == 0x16 && data[1] == 3) {
+		/* a TLS record where an HTTP request should be: no answer the
+		 * client could read, just a line that says what happened */
+		char peer[64];
+		peer_text(c, peer, sizeof(peer));
+		rws_log(conn_reactor(c)->srv, RWS_LOG_INFO,
+			"%s: a TLS ClientHello on a plaintext port (wss:// to a ws:// address?)", peer);
+		rws_conn_teardown(c, RWS_CLOSE_ABNORMAL, NULL, 0);
+		return;
+	}
 	head_bytes(c, data, len, rws_upgrade_handle);
+}
+
+/* Received plaintext (the socket's bytes, or TLS's records decrypted) to
+ * what the connection's phase reads. */
+static void dispatch(struct rws_conn *c, uint8_t *data, size_t len)
+{
+	if (c->phase == PH_HANDSHAKE)
+		handshake_bytes(c, data, len);
+	else if (c->phase == PH_OPEN)
+		session_bytes(c, data, len);
+	else if (c->phase == PH_PROXY || c->phase == PH_CLIENT_HS)
+		head_bytes(c, data, len, rws_client_answer);
+	/* PH_LINGER, PH_DEAD: discarded */
+}
+
+/* --- TLS ----------------------------------------------------------------------- */
+
+/* "IP:PORT" of the peer, for log lines */
+static void peer_text(struct rws_conn *c, char *out, size_t cap)
+{
+	socklen_t len = 0;
+	const struct sockaddr *sa = rws_conn_peer(c, &len);
+	char ip[48];
+	rws_addr_text(len ? sa : NULL, ip, sizeof(ip));
+	unsigned port = !len ? 0 : sa->sa_family == AF_INET6
+		? ntohs(((const struct sockaddr_in6 *)sa)->sin6_port)
+		: ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	if (!ip[0])
+		snprintf(out, cap, "fd %d", c->fd);
+	else
+		snprintf(out, cap, strchr(ip, ':') ? "[%s]:%u" : "%s:%u", ip, port);
+}
+
+/* The TLS layer's records, as wolfSSL writes them: appended to the
+ * ciphertext queue (the tail buffer while it has room), sent by the next
+ * flush. Plaintext is queued and encrypted at the flush, so the records
+ * follow the order of the sends. */
+static int tls_sink(void *arg, const uint8_t *p, size_t n)
+{
+	struct rws_conn *c = arg;
+	struct reactor *r = conn_reactor(c);
+	struct conn_tx *tx = tx_get(c);
+	if (!tx)
+		return -1;
+	size_t total = n;
+	while (n) {
+		struct sbuf *b = tx->wtail ? tx->wtail->b : NULL;
+		if (!b || b->cap == b->len) {
+			struct qent *q = pool_get(&r->qent_pool);
+			b = q ? sbuf_new_pooled(r, n > SBUF_SMALL) : NULL;
+			if (!b) {
+				if (q)
+					pool_put(&r->qent_pool, q);
+				return -1;
+			}
+			q->next = NULL;
+			q->b = b;
+			q->off = 0;
+			if (tx->wtail)
+				tx->wtail->next = q;
+			else
+				tx->whead = q;
+			tx->wtail = q;
+		}
+		size_t k = b->cap - b->len < n ? b->cap - b->len : n;
+		memcpy(b->data + b->len, p, k);
+		b->len += k;
+		p += k;
+		n -= k;
+	}
+	tx->bytes += total;
+	tx->wbytes += total;
+	mark_flush(c);
+	return 0;
+}
+
+/* How much ciphertext may wait to be sent before more plaintext is
+ * encrypted: a large message is encrypted as the socket takes it, not all
+ * at once beside itself. */
+#define TLS_BATCH (256u << 10)
+
+/* Encrypts queued plaintext from the head of the queue into records, up to
+ * a message still in the pool or TLS_BATCH of ciphertext waiting. Nothing
+ * before the handshake is done (a client's request waits for it). */
+static void tls_encrypt(struct rws_conn *c)
+{
+	struct rws_tls *t = c->x->tls;
+	struct conn_tx *tx = c->tx;
+	struct reactor *r = conn_reactor(c);
+	if (!rws_tls_ready(t))
+		return;
+	while (tx->head && tx->head->b && tx->wbytes < TLS_BATCH) {
+		struct qent *q = tx->head;
+		size_t n = q->b->len - q->off;
+		if (n > TLS_BATCH)
+			n = TLS_BATCH;
+		tx->bytes -= n;	/* the records count instead */
+		int rc = rws_tls_write(t, q->b->data + q->off, n);
+		if (rc < 0) {
+			char peer[64];
+			peer_text(c, peer, sizeof(peer));
+			rws_log(r->srv, RWS_LOG_INFO, "%s: TLS: %s", peer, rws_tls_error(t));
+			rws_conn_teardown(c, RWS_CLOSE_ABNORMAL, NULL, 0);
+			return;
+		}
+		q->off += n;
+		if (q->off < q->b->len)
+			continue;
+		tx->head = q->next;
+		if (!tx->head)
+			tx->tail = NULL;
+		rws_sbuf_put(q->b);
+		pool_put(&r->qent_pool, q);
+	}
+}
+
+/* What a TLS failure means for c: a client connection fails with the
+ * reason (a certificate that did not verify has its own code); a server
+ * connection logs it and goes, after the alert wolfSSL wrote, or — for
+ * plain HTTP on the TLS port — after a plaintext 400 saying so. */
+static void tls_failed(struct rws_conn *c, int rc)
+{
+	struct rws_tls *t = c->x->tls;
+	struct reactor *r = conn_reactor(c);
+	int client = c->phase == PH_CONNECTING || c->phase == PH_PROXY || c->phase == PH_CLIENT_HS;
+	if (client) {
+		rws_conn_fail(c, rc == RWS_TLS_E_VERIFY ? RWS_CLIENT_E_CERT : RWS_CLIENT_E_TLS, 0,
+			      rws_tls_error(t));
+		return;
+	}
+	if (rc == RWS_TLS_E_CLOSED) {
+		/* close_notify: an open connection lost without a close frame;
+		 * otherwise the peer's EOF follows */
+		if (c->phase == PH_OPEN || c->phase == PH_HANDSHAKE)
+			rws_conn_teardown(c, RWS_CLOSE_ABNORMAL, NULL, 0);
+		return;
+	}
+	char peer[64];
+	peer_text(c, peer, sizeof(peer));
+	rws_log(r->srv, RWS_LOG_INFO, "%s: %s", peer, rws_tls_error(t));
+	if (c->phase == PH_HANDSHAKE) {
+		if (rc == RWS_TLS_E_NOT_TLS) {
+			static const char bad[] =
+				"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n"
+				"Content-Type: text/plain\r\nContent-Length: 51\r\n\r\n"
+				"This port speaks TLS: use https:// or wss:// here.\n";
+			tls_sink(c, (const uint8_t *)bad, sizeof(bad) - 1);
+		}
+		/* the alert (or the 400) goes out, then FIN */
+		c->x->tls_shut = 1;
+		if (set_phase(c, PH_LINGER, T_LINGER) < 0)
+			rws_conn_teardown(c, RWS_CLOSE_ABNORMAL, NULL, 0);
+		else
+			rws_conn_flush(c);
+		return;
+	}
+	rws_conn_teardown(c, RWS_CLOSE_ABNORMAL, NULL, 0);
+}
+
+/* Received ciphertext: decrypted record by record into the reactor's
+ * scratch buffer and dispatched as plaintext. The first records drive the
+ * handshake, whose answers the sink queues. */
+static void tls_bytes(struct rws_conn *c, const uint8_t *data, size_t len)
+{
+	struct reactor *r = conn_reactor(c);
+	struct rws_tls *t = c->x->tls;
+	if (c->phase >= PH_LINGER)
+		return;	/* nothing more is read */
+	if (!r->tls_plain && !(r->tls_plain = malloc(RWS_TLS_PLAIN_MAX))) {
+		rws_conn_teardown(c, RWS_CLOSE_ABNORMAL, NULL, 0);
+		return;
+	}
+	if (rws_tls_feed_borrow(t, data, len) < 0) {
+		rws_conn_teardown(c, RWS_CLOSE_ABNORMAL, NULL, 0);
+		return;
+	}
+	for (;;) {
+		int was_ready = rws_tls_ready(t);
+		int n = rws_tls_read(t, r->tls_plain, RWS_TLS_PLAIN_MAX);
+		if (!was_ready && rws_tls_ready(t) && c->tx && c->tx->head)
+			mark_flush(c);	/* plaintext waiting for the handshake goes now */
+		if (n == RWS_TLS_E_WANT)
+			break;
+		if (n < 0) {
+			rws_tls_feed_done(t);
+			tls_failed(c, n);
+			return;
+		}
+		dispatch(c, r->tls_plain, (size_t)n);
+		if (c->phase >= PH_LINGER)
+			return;	/* c may be gone (t with it); the rest is not read */
+	}
+	if (rws_tls_feed_done(t) < 0)
+		rws_conn_teardown(c, RWS_CLOSE_ABNORMAL, NULL, 0);
+}
+
+/* A client connection starts TLS on its socket (after the proxy's CONNECT
+ * if there is one): the ClientHello goes now, the request once the
+ * handshake is done. Returns 0 or -ENOMEM. */
+int rws_conn_tls_client(struct rws_conn *c, struct rws_tls_ctx *ctx, const char *host)
+{
+	struct rws_tls *t = rws_tls_new_client(ctx, host);
+	if (!t)
+		return -ENOMEM;
+	c->x->tls = t;
+	rws_tls_set_sink(t, tls_sink, c);
+	uint8_t none[1];
+	int rc = rws_tls_read(t, none, 0);
+	return rc == RWS_TLS_E_WANT ? 0 : -EPROTO;
 }
 
 void rws_conn_on_recv(struct rws_conn *c, struct io_uring_cqe *cqe)
@@ -801,19 +1055,29 @@ void rws_conn_on_recv(struct rws_conn *c, struct io_uring_cqe *cqe)
 		uint8_t *data = r->bufs + (size_t)bid * r->buf_size;
 		if (res > 0) {
 			c->flags |= CF_ALIVE;
-			if (c->phase == PH_HANDSHAKE)
-				handshake_bytes(c, data, (size_t)res);
-			else if (c->phase == PH_OPEN)
-				session_bytes(c, data, (size_t)res);
-			else if (c->phase == PH_PROXY || c->phase == PH_CLIENT_HS)
-				head_bytes(c, data, (size_t)res, rws_client_answer);
-			/* PH_LINGER, PH_DEAD: discarded */
+			if (conn_tls(c))
+				tls_bytes(c, data, (size_t)res);
+			else
+				dispatch(c, data, (size_t)res);
 		}
 		rws_reactor_recycle(r, bid);
 	}
 	if (res == 0) {
 		/* EOF: the peer is gone; expected while lingering */
-		rws_conn_teardown(c, RWS_CLOSE_ABNORMAL, NULL, 0);
+		struct rws_tls *t = conn_tls(c);
+		if (t && !rws_tls_ready(t) && c->phase == PH_HANDSHAKE && rws_tls_fed(t)) {
+			char peer[64];
+			peer_text(c, peer, sizeof(peer));
+			rws_log(r->srv, RWS_LOG_INFO,
+				"%s: TLS handshake not completed: the peer closed the connection", peer);
+		}
+		if (c->phase == PH_PROXY || c->phase == PH_CLIENT_HS)
+			rws_conn_fail(c, -ECONNRESET, 0,
+				      t && !rws_tls_ready(t)
+					      ? "the server closed the connection during the TLS handshake"
+					      : "the server closed the connection before answering");
+		else
+			rws_conn_teardown(c, RWS_CLOSE_ABNORMAL, NULL, 0);
 	} else if (res == -ENOBUFS) {
 		/* the buffer ring ran dry. Every buffer of this batch is handed
 		 * back before the next submit, so arming again now finds them */
@@ -838,6 +1102,14 @@ void rws_conn_on_cancel(struct rws_conn *c)
 
 void rws_conn_handshake_expired(struct rws_conn *c)
 {
+	struct rws_tls *t = conn_tls(c);
+	if (t && !rws_tls_ready(t) && rws_tls_fed(t)) {
+		char peer[64];
+		peer_text(c, peer, sizeof(peer));
+		struct rws_server *s = conn_reactor(c)->srv;
+		rws_log(s, RWS_LOG_INFO, "%s: TLS handshake not completed within %u ms (the handshake timeout)",
+			peer, s->o.handshake_timeout_ms);
+	}
 	rws_conn_teardown(c, RWS_CLOSE_ABNORMAL, NULL, 0);
 }
 
@@ -961,9 +1233,29 @@ void rws_conn_flush(struct rws_conn *c)
 	if (c->phase >= PH_DEAD || (c->flags & CF_SEND_BUSY))
 		return;
 	struct conn_tx *tx = c->tx;
-	if (tx && tx->head && !tx->head->b)
+	struct rws_tls *tls = conn_tls(c);
+	if (tls && tx) {
+		tls_encrypt(c);
+		if (c->phase >= PH_DEAD)
+			return;
+	}
+	/* what goes on the wire: the queue, or with TLS the records made
+	 * from it */
+	struct qent *h = !tx ? NULL : tls ? tx->whead : tx->head;
+	if (h && !h->b)
 		return;	/* the next message is still in the pool: zdone flushes */
-	if (!tx || !tx->head) {
+	if (!h && tls && tx && tx->head)
+		return;	/* plaintext waits: for the pool, or for the handshake */
+	if (!h) {
+		if (c->phase == PH_LINGER && tls && !c->x->tls_shut) {
+			/* close_notify before FIN */
+			c->x->tls_shut = 1;
+			rws_tls_shutdown(tls);
+			if (c->tx && c->tx->whead) {
+				rws_conn_flush(c);
+				return;
+			}
+		}
 		tx_trim(c);
 		if (c->phase == PH_LINGER && !(c->flags & CF_WR_SHUT)) {
 			c->flags |= CF_WR_SHUT;
@@ -973,7 +1265,6 @@ void rws_conn_flush(struct rws_conn *c)
 	}
 	struct reactor *r = conn_reactor(c);
 	struct io_uring_sqe *sqe = rws_reactor_sqe(r);
-	struct qent *h = tx->head;
 	if (h->b->slot >= 0) {
 		/* zero copy from the registered pool, this buffer alone; the
 		 * ticket keeps it referenced until the kernel's NOTIF */
@@ -1059,17 +1350,23 @@ void rws_conn_on_send(struct rws_conn *c, int res)
 	}
 	size_t n = (size_t)res;
 	tx->bytes -= n;
-	while (n && tx->head) {
-		struct qent *q = tx->head;
+	/* what was sent: from the queue, or with TLS from the records */
+	int tls = conn_tls(c) != NULL;
+	struct qent **head = tls ? &tx->whead : &tx->head;
+	struct qent **tail = tls ? &tx->wtail : &tx->tail;
+	if (tls)
+		tx->wbytes -= n;
+	while (n && *head) {
+		struct qent *q = *head;
 		size_t left = q->b->len - q->off;
 		if (n < left) {
 			q->off += n;
 			break;
 		}
 		n -= left;
-		tx->head = q->next;
-		if (!tx->head)
-			tx->tail = NULL;
+		*head = q->next;
+		if (!*head)
+			*tail = NULL;
 		rws_sbuf_put(q->b);
 		pool_put(&r->qent_pool, q);
 	}

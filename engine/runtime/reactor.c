@@ -17,6 +17,7 @@
  * list and an eventfd the ring keeps a read on.
  */
 #include "runtime/runtime.h"
+#include "runtime/tls.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -429,6 +430,7 @@ static int listen_setup(struct reactor *r)
 	if (!r->ls)
 		return -ENOMEM;
 	for (int i = 0; i < s->naddrs; i++) {
+		r->ls[i].idx = i;
 		int rc = listen_one(r, &s->addrs[i], &r->ls[i]);
 		if (rc < 0)
 			return rc;
@@ -629,7 +631,7 @@ static void on_accept(struct listener *l, struct io_uring_cqe *cqe)
 		close(cqe->res);
 		return;
 	}
-	rws_conn_new(r, cqe->res);
+	rws_conn_new(r, cqe->res, rws_server_tls_take(r->srv, l->idx));
 }
 
 static void handle_cqe(struct reactor *r, struct io_uring_cqe *cqe)
@@ -763,6 +765,8 @@ static void teardown_reactor(struct reactor *r)
 	}
 	rws_pmd_decompressor_free(r->pmd_dec);
 	free(r->pmd_out);
+	free(r->tls_plain);
+	r->tls_plain = NULL;
 	r->pmd_dec = NULL;
 	r->pmd_out = NULL;
 	r->pmd_out_cap = 0;
@@ -808,5 +812,6 @@ void *rws_reactor_main(void *arg)
 	arm_accepts(r);
 	loop(r);
 	teardown_reactor(r);
+	rws_tls_thread_done();
 	return NULL;
 }

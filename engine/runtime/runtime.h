@@ -31,6 +31,8 @@
 
 struct reactor;
 struct zpool;
+struct rws_tls;
+struct rws_tls_ctx;
 
 /* A send buffer: refcounted so a broadcast frame is shared by every
  * connection it goes to. Owned by the queues that reference it; freed at
@@ -122,7 +124,24 @@ struct conn_tx {
 	size_t zpending;	/* of which messages still in the pool (at their plain size) */
 	struct rws_conn *fnext;	/* the reactor's flush list */
 	struct sendmem *sm;	/* msghdr+iovec of the sendmsg in flight */
+	/* TLS: the queue above holds plaintext; what leaves is ciphertext,
+	 * records encrypted from its head into this queue (counted in bytes
+	 * too, and in wbytes) */
+	struct qent *whead, *wtail;
+	size_t wbytes;
 };
+
+/* The certificates of a TLS listener as loaded at one time: connections
+ * accepted meanwhile hold a reference, so a reload does not pull them
+ * from under a handshake. */
+struct tls_set {
+	atomic_uint refs;
+	size_t n;
+	struct rws_tls_ctx **ctxs;
+	char **names;		/* each certificate's host names, space-separated */
+};
+
+void rws_tls_set_put(struct tls_set *t);
 
 /* What a connection needs only some of the time: its timer while it is on
  * one (handshake, close, linger), the handshake bytes gathered across reads,
@@ -146,6 +165,9 @@ struct conn_ext {
 	uint32_t held_len, held_cap;
 	uint32_t zwaiting;	/* its jobs in the reactor's backlog */
 	struct zjob *zin;	/* its message being inflated in the pool (it uses pmd_window) */
+	struct rws_tls *tls;	/* TLS: the session; its records go through the send queue */
+	struct tls_set *tset;	/* a server connection's certificates (a reference) */
+	uint8_t tls_shut;	/* close_notify queued */
 	char ip[48];		/* the peer's address as text, once asked for */
 };
 
@@ -271,11 +293,21 @@ struct zjob {
 	uint8_t in[];
 };
 
+/* A TLS listener's certificate and key files, in the order given (the
+ * first is the default), and the set loaded from them (under the server's
+ * tls_lock). */
+struct tls_conf {
+	size_t n;
+	char **cert, **key;
+	struct tls_set *set;
+};
+
 /* One listen address of the server. */
 struct laddr {
 	char host[64];
 	uint16_t port;		/* as asked; 0: ephemeral */
 	uint16_t bound;		/* as bound by the first reactor, shared by the others */
+	struct tls_conf *tls;	/* NULL: plaintext */
 };
 
 /* A reactor's SO_REUSEPORT socket for one listen address; the multishot
@@ -284,6 +316,7 @@ struct listener {
 	struct reactor *r;
 	int fd;
 	int armed;
+	int idx;		/* the server's address it listens on */
 };
 
 struct reactor {
@@ -328,6 +361,7 @@ struct reactor {
 	struct rws_pmd_decompressor *pmd_dec;
 	uint8_t *pmd_out;		/* compressed output of the message being sent */
 	size_t pmd_out_cap;
+	uint8_t *tls_plain;		/* TLS: decrypted records land here (made on first use) */
 	/* the pool: jobs of this reactor in it, and those waiting for room */
 	unsigned zinpool;
 	struct zjob *zbacklog, *zbacklog_tail;
@@ -361,6 +395,8 @@ struct rws_server {
 	int started;
 	struct sockaddr_storage trusted[16];
 	int ntrusted;
+	pthread_mutex_t tls_lock;	/* the listeners' tls->set, the client contexts */
+	struct client_tls *client_tls;	/* client contexts by CA file and insecure, made once */
 	pthread_mutex_t start_lock;
 	pthread_cond_t start_cond;
 	int nready;
@@ -377,6 +413,14 @@ enum ud_tag { UD_RECV = 1, UD_SEND = 2, UD_CANCEL = 3, UD_ACCEPT = 4, UD_EVENTFD
 #define UD_PTR(ud) ((void *)(uintptr_t)((ud) & ~(uint64_t)7))
 #define UD_TAG(ud) ((unsigned)((ud) & 7))
 
+/* server.c: a line for the server's log (options' log, else stderr) */
+void rws_log(const struct rws_server *s, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+struct tls_set *rws_server_tls_take(struct rws_server *s, int addr);
+void rws_server_tls_free(struct rws_server *s);
+struct rws_tls_ctx *rws_server_client_tls(struct rws_server *s, const char *ca_file, int insecure,
+					  char *err, size_t errlen);
+
 /* reactor.c */
 uint64_t rws_now_ms(void);
 #define RWS_INBOX_MAX (64u << 20)	/* posted payload bytes a reactor may hold */
@@ -392,7 +436,7 @@ void rws_tlist_del(struct tlist *t, struct rws_conn *c);
 void rws_heartbeat_arm(struct reactor *r, const struct route *rt);
 
 /* conn.c (runtime side of a connection) */
-struct rws_conn *rws_conn_new(struct reactor *r, int fd);
+struct rws_conn *rws_conn_new(struct reactor *r, int fd, struct tls_set *tls);
 struct conn_ext *rws_conn_ext(struct rws_conn *c);
 const struct sockaddr *rws_conn_peer(struct rws_conn *c, socklen_t *len);
 size_t rws_conn_queued(const struct rws_conn *c);
@@ -439,6 +483,7 @@ void rws_conn_client_phase(struct rws_conn *c, int phase);
 void rws_conn_client_open(struct rws_conn *c, const struct rws_session_config *cfg,
 			  unsigned rsv);
 void rws_conn_fail(struct rws_conn *c, int err, int status, const char *msg);
+int rws_conn_tls_client(struct rws_conn *c, struct rws_tls_ctx *ctx, const char *host);
 
 /* client.c */
 void rws_client_start(struct reactor *r, void *spec);

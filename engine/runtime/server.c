@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,6 +242,7 @@ struct rws_server *rws_server_create(const struct rws_server_options *o, int *er
 	}
 	pthread_mutex_init(&s->start_lock, NULL);
 	pthread_cond_init(&s->start_cond, NULL);
+	pthread_mutex_init(&s->tls_lock, NULL);
 	*err = 0;
 	return s;
 }
@@ -504,8 +506,25 @@ void rws_server_destroy(struct rws_server *s)
 		free(r->path);
 		free(r);
 	}
+	rws_server_tls_free(s);
 	pthread_mutex_destroy(&s->start_lock);
 	pthread_cond_destroy(&s->start_cond);
+	pthread_mutex_destroy(&s->tls_lock);
 	free(s->addrs);
 	free(s);
+}
+
+void rws_log(const struct rws_server *s, int level, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (s->o.log)
+		s->o.log(s->o.log_ctx, level, line);
+	else
+		fprintf(stderr, "ringws: %s%s\n",
+			level == RWS_LOG_ERROR ? "error: " : level == RWS_LOG_WARNING ? "warning: " : "",
+			line);
 }

@@ -20,6 +20,7 @@
 #include <wolfssl/ssl.h>
 #include <wolfssl/wolfio.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
+#include <wolfssl/wolfcrypt/ecc.h>
 
 #define CIPHERS                                                                     \
 	"TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384:TLS13-CHACHA20-POLY1305-SHA256:" \
@@ -47,8 +48,12 @@ struct rws_tls {
 	const char *const *names;
 	size_t nctx;
 	struct rws_tls_ctx *ctx;
-	int server, ready, dead;
+	int server, ready, dead, fed;
 	struct buf in, out;
+	const uint8_t *ext;		/* borrowed input (rws_tls_feed_borrow), read after in */
+	size_t ext_len;
+	int (*sink)(void *arg, const uint8_t *p, size_t n);
+	void *sink_arg;
 	char sni[256];
 	char err[200];
 };
@@ -96,13 +101,25 @@ static int io_recv(WOLFSSL *ssl, char *dst, int sz, void *arg)
 	(void)ssl;
 	struct rws_tls *t = arg;
 	size_t avail = t->in.len - t->in.off;
-	if (!avail)
-		return WOLFSSL_CBIO_ERR_WANT_READ;
+	if (!avail) {
+		/* then the borrowed bytes */
+		if (!t->ext_len)
+			return WOLFSSL_CBIO_ERR_WANT_READ;
+		size_t n = t->ext_len < (size_t)sz ? t->ext_len : (size_t)sz;
+		memcpy(dst, t->ext, n);
+		t->ext += n;
+		t->ext_len -= n;
+		return (int)n;
+	}
 	size_t n = avail < (size_t)sz ? avail : (size_t)sz;
 	memcpy(dst, t->in.p + t->in.off, n);
 	t->in.off += n;
-	if (t->in.off == t->in.len)
-		t->in.off = t->in.len = 0;
+	if (t->in.off == t->in.len) {
+		/* an idle connection keeps no input buffer */
+		free(t->in.p);
+		t->in.p = NULL;
+		t->in.off = t->in.len = t->in.cap = 0;
+	}
 	return (int)n;
 }
 
@@ -110,6 +127,9 @@ static int io_send(WOLFSSL *ssl, char *src, int sz, void *arg)
 {
 	(void)ssl;
 	struct rws_tls *t = arg;
+	if (t->sink)
+		return t->sink(t->sink_arg, (const uint8_t *)src, (size_t)sz) < 0
+			       ? WOLFSSL_CBIO_ERR_GENERAL : sz;
 	if (buf_put(&t->out, src, (size_t)sz) < 0)
 		return WOLFSSL_CBIO_ERR_GENERAL;
 	return sz;
@@ -218,6 +238,13 @@ struct rws_tls_ctx *rws_tls_ctx_client(const char *ca_file, int insecure, char *
 	return c;
 }
 
+void rws_tls_thread_done(void)
+{
+#if defined(FP_ECC) && defined(HAVE_ECC)
+	wc_ecc_fp_free();
+#endif
+}
+
 void rws_tls_ctx_free(struct rws_tls_ctx *c)
 {
 	if (!c)
@@ -298,26 +325,125 @@ void rws_tls_free(struct rws_tls *t)
 
 int rws_tls_feed(struct rws_tls *t, const uint8_t *in, size_t n)
 {
+	t->fed |= n > 0;
 	return buf_put(&t->in, in, n) < 0 ? RWS_TLS_E_NOMEM : 0;
 }
 
-/* "*.domain" matches one label in front of domain; anything else exactly
- * (host names compare without case) */
-static int name_match(const char *pattern, const char *name)
+int rws_tls_feed_borrow(struct rws_tls *t, const uint8_t *in, size_t n)
 {
-	if (pattern[0] == '*' && pattern[1] == '.') {
+	if (t->in.len > t->in.off || t->ext_len)
+		return rws_tls_feed(t, in, n);	/* after bytes still waiting: in order */
+	t->fed |= n > 0;
+	t->ext = in;
+	t->ext_len = n;
+	return 0;
+}
+
+int rws_tls_feed_done(struct rws_tls *t)
+{
+	const uint8_t *p = t->ext;
+	size_t n = t->ext_len;
+	t->ext = NULL;
+	t->ext_len = 0;
+	return n ? rws_tls_feed(t, p, n) : 0;
+}
+
+void rws_tls_set_sink(struct rws_tls *t, int (*sink)(void *arg, const uint8_t *p, size_t n),
+		      void *arg)
+{
+	t->sink = sink;
+	t->sink_arg = arg;
+}
+
+int rws_tls_fed(const struct rws_tls *t)
+{
+	return t->fed;
+}
+
+/* "*.domain" matches one label in front of domain; anything else exactly
+ * (host names compare without case). pattern is p[0..n). */
+static int name_match(const char *p, size_t n, const char *name)
+{
+	if (n > 2 && p[0] == '*' && p[1] == '.') {
 		const char *dot = strchr(name, '.');
-		return dot && dot != name && strcasecmp(dot + 1, pattern + 2) == 0;
+		return dot && dot != name && strlen(dot + 1) == n - 2 &&
+		       strncasecmp(dot + 1, p + 2, n - 2) == 0;
 	}
-	return strcasecmp(pattern, name) == 0;
+	return strlen(name) == n && strncasecmp(p, name, n) == 0;
+}
+
+/* Whether any of the space-separated patterns in list matches name. */
+static int names_match(const char *list, const char *name)
+{
+	while (list && *list) {
+		size_t n = strcspn(list, " ");
+		if (n && name_match(list, n, name))
+			return 1;
+		list += n;
+		list += strspn(list, " ");
+	}
+	return 0;
+}
+
+char *rws_tls_cert_names(const char *cert_file)
+{
+	pthread_once(&init_once, init);
+	WOLFSSL_X509 *x = wolfSSL_X509_load_certificate_file(cert_file, WOLFSSL_FILETYPE_PEM);
+	if (!x)
+		return NULL;
+	size_t cap = 256, len = 0;
+	char *out = malloc(cap);
+	const char *dns;
+	while (out && (dns = wolfSSL_X509_get_next_altname(x)) != NULL) {
+		size_t n = strlen(dns);
+		if (!n || strchr(dns, ' '))
+			continue;
+		if (len + n + 2 > cap) {
+			while (len + n + 2 > cap)
+				cap *= 2;
+			char *q = realloc(out, cap);
+			if (!q) {
+				free(out);
+				out = NULL;
+				break;
+			}
+			out = q;
+		}
+		if (len)
+			out[len++] = ' ';
+		memcpy(out + len, dns, n);
+		len += n;
+		out[len] = 0;
+	}
+	if (out && !len) {
+		/* no DNS names: the CN */
+		WOLFSSL_X509_NAME *subj = wolfSSL_X509_get_subject_name(x);
+		int n = subj ? wolfSSL_X509_NAME_get_text_by_NID(subj, NID_commonName, out, (int)cap)
+			     : -1;
+		len = n > 0 && !strchr(out, ' ') ? (size_t)n : 0;
+	}
+	wolfSSL_X509_free(x);
+	if (out && !len) {
+		free(out);
+		out = NULL;
+	}
+	return out;
 }
 
 /* Server: once the first record is in, its SNI chooses the context.
  * Returns 0 when the WOLFSSL exists, RWS_TLS_E_WANT, or an error. */
 static int server_start(struct rws_tls *t)
 {
-	const uint8_t *p = t->in.p + t->in.off;
-	size_t have = t->in.len - t->in.off;
+	/* the hello is peeked where it is: in our buffer, or still borrowed */
+	if (t->ext_len && t->in.len > t->in.off) {
+		if (buf_put(&t->in, t->ext, t->ext_len) < 0)
+			return RWS_TLS_E_NOMEM;
+		t->ext = NULL;
+		t->ext_len = 0;
+	}
+	int own = t->in.len > t->in.off;
+	const uint8_t *p = own ? t->in.p + t->in.off : t->ext;
+	size_t have = own ? t->in.len - t->in.off : t->ext_len;
 	if (have == 0)
 		return RWS_TLS_E_WANT;
 	/* a handshake record of TLS 1.x (legacy version 3.1 .. 3.4) */
@@ -343,7 +469,7 @@ static int server_start(struct rws_tls *t)
 				      &len) == WOLFSSL_SUCCESS) {
 		name[len < sizeof(name) ? len : sizeof(name) - 1] = 0;
 		for (size_t i = 0; t->names && i < t->nctx; i++)
-			if (t->names[i] && name_match(t->names[i], name)) {
+			if (t->names[i] && names_match(t->names[i], name)) {
 				pick = i;
 				break;
 			}

@@ -54,10 +54,20 @@ struct rws_tls_ctx *rws_tls_ctx_client(const char *ca_file, int insecure, char *
 
 void rws_tls_ctx_free(struct rws_tls_ctx *ctx);
 
-/* The host names a server context's certificate is for would be found by
- * the caller; rws_tls_new_server() matches the ClientHello's SNI against
- * names[i] (exact, or "*.domain" for one label) and uses ctxs[i], or
- * ctxs[0] when nothing matches or no name was sent. n >= 1. */
+/* A thread that used TLS ends: frees what wolfSSL kept for the thread (its
+ * cache of precomputed ECC points, a few MiB). */
+void rws_tls_thread_done(void);
+
+/* The host names the certificate in cert_file is for: its subjectAltName
+ * DNS names, else its subject's CN, separated by spaces (malloc'd), or
+ * NULL (no memory, no such file, no name). */
+char *rws_tls_cert_names(const char *cert_file);
+
+/* rws_tls_new_server() matches the ClientHello's SNI name against names[i]
+ * (names separated by spaces, each exact or "*.domain" for one label; NULL:
+ * none) and uses ctxs[i] for the first that matches, or ctxs[0] when none
+ * does or no name was sent. n >= 1. ctxs and names must live as long as
+ * the connection. */
 struct rws_tls *rws_tls_new_server(struct rws_tls_ctx *const *ctxs, const char *const *names,
 				   size_t n);
 
@@ -69,6 +79,19 @@ void rws_tls_free(struct rws_tls *t);
 
 /* Appends received ciphertext. Returns 0 or RWS_TLS_E_NOMEM. */
 int rws_tls_feed(struct rws_tls *t, const uint8_t *in, size_t n);
+
+/* The same without a copy: in[0..n) is read from where it is by the
+ * rws_tls_read() calls that follow, and rws_tls_feed_done() must come
+ * before in changes; it copies what was not read yet (a record's start,
+ * say: usually nothing). Returns 0 or RWS_TLS_E_NOMEM. */
+int rws_tls_feed_borrow(struct rws_tls *t, const uint8_t *in, size_t n);
+int rws_tls_feed_done(struct rws_tls *t);
+
+/* Where the ciphertext goes: with a sink, every record wolfSSL writes is
+ * handed to sink(arg, p, n) at once (it returns 0, or -1 to fail the
+ * write), and the output buffer below stays empty. */
+void rws_tls_set_sink(struct rws_tls *t, int (*sink)(void *arg, const uint8_t *p, size_t n),
+		      void *arg);
 
 /* Drives the handshake, then decrypts: returns plaintext bytes written to
  * out[0..cap) (> 0), RWS_TLS_E_WANT when more input is needed, or an
@@ -96,5 +119,9 @@ const char *rws_tls_cipher(const struct rws_tls *t);
 const char *rws_tls_sni(const struct rws_tls *t);
 const char *rws_tls_alpn(const struct rws_tls *t);
 const char *rws_tls_error(const struct rws_tls *t);
+
+/* Whether any byte was fed (a connection that sent nothing at all is not
+ * a failed handshake, just a probe). */
+int rws_tls_fed(const struct rws_tls *t);
 
 #endif

@@ -1,13 +1,18 @@
 /*
  * daemon_test: what ringwsd does as a program, outside the WebSocket
  * protocol: refusing bad plugins, shutting down on SIGTERM, its log, several
- * listen addresses, HTTP answers for what is not an upgrade (404, 426, 503)
- * and the handshake timeout.
+ * listen addresses, HTTP answers for what is not an upgrade (404, 426, 503),
+ * the handshake timeout, and its TLS settings (--tls-cert/--tls-key,
+ * [listen] sections, the certificate errors it refuses to start with, and
+ * SIGHUP reloading the certificates). The TLS tests take their
+ * certificates from tests/tls/make-certs.sh, made once into the build
+ * tree, and check what a listener serves with openssl s_client.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +23,23 @@
 #include "harness.h"
 #include "wsraw.h"
 
-TestSuite(daemon, .fini = harness_teardown, .timeout = 30);
+/* the folder of a test's config files and certificate copies (made on
+ * first use, removed after each test) */
+static char tmpdir[64];
+
+static void cleanup(void)
+{
+	harness_teardown();
+	if (tmpdir[0]) {
+		char cmd[128];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "daemon_test: could not remove %s\n", tmpdir);
+		tmpdir[0] = 0;
+	}
+}
+
+TestSuite(daemon, .fini = cleanup, .timeout = 30);
 
 #define UPGRADE_HEADERS                                                     \
 	"Upgrade: websocket\r\nConnection: Upgrade\r\n"                     \
@@ -158,7 +179,8 @@ Test(daemon, log_levels)
 	const char *log = daemon_log(d);
 	cr_assert(strstr(log, "ringwsd: debug: route /: plugin 'echo'"), "no debug line:\n%s", log);
 	kill(d->pid, SIGHUP);
-	cr_assert_eq(wait_log(d, "ringwsd: warning: SIGHUP"), 0, "no warning:\n%s", daemon_log(d));
+	cr_assert_eq(wait_log(d, "ringwsd: warning: SIGHUP: no TLS listener, nothing to reload"), 0,
+		     "no warning:\n%s", daemon_log(d));
 	int st = daemon_stop(d);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "wait status %d", st);
 
@@ -509,4 +531,506 @@ Test(daemon, small_buffers_and_zero_copy_sends)
 	const char *zc = strstr(daemon_log(d), "shortages, ");
 	cr_assert_not_null(zc, "no stats line:\n%s", daemon_log(d));
 	cr_assert_geq(atoi(zc + 11), 2, "zero-copy sends:\n%s", daemon_log(d));
+}
+
+/* --- TLS settings ---------------------------------------------------------- */
+
+/* The path of NAME.EXT in the test PKI, made once per process into the
+ * build tree (make-certs.sh leaves a complete set alone and renames a new
+ * one into place, so test processes starting together share one set). */
+static const char *pki(const char *name, const char *ext)
+{
+	static const char *dir;
+	char *path;
+
+	if (!dir) {
+		const char *d = harness_build("tls-certs");
+		char cmd[2048], out[4096];
+		snprintf(cmd, sizeof(cmd), "sh '%s' '%s' 2>&1",
+			 harness_src("tests/tls/make-certs.sh"), d);
+		FILE *f = popen(cmd, "r");
+		cr_assert(f, "popen: %s", cmd);
+		size_t n = fread(out, 1, sizeof(out) - 1, f);
+		out[n] = 0;
+		int st = pclose(f);
+		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s failed:\n%s", cmd, out);
+		dir = d;
+	}
+	cr_assert(asprintf(&path, "%s/%s.%s", dir, name, ext) >= 0);
+	return path;
+}
+
+/* tmpdir/name (tmpdir made on first use); the string lives until the
+ * process ends. */
+static const char *tmp_path(const char *name)
+{
+	char *path;
+
+	if (!tmpdir[0]) {
+		snprintf(tmpdir, sizeof(tmpdir), "/tmp/ringwsd-daemon-XXXXXX");
+		cr_assert(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
+	}
+	cr_assert(asprintf(&path, "%s/%s", tmpdir, name) >= 0);
+	return path;
+}
+
+/* Writes n bytes of data to tmpdir/name (replacing it); its path. */
+static const char *put_file(const char *name, const void *data, size_t n)
+{
+	const char *path = tmp_path(name);
+	/* write a new file and rename it over the old one, as an operator's
+	 * tools do: ringwsd never reads half a file */
+	char *part;
+	cr_assert(asprintf(&part, "%s.part", path) >= 0);
+	FILE *f = fopen(part, "w");
+	cr_assert(f, "%s: %s", part, strerror(errno));
+	cr_assert_eq(fwrite(data, 1, n, f), n);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(rename(part, path), 0, "rename %s: %s", part, strerror(errno));
+	free(part);
+	return path;
+}
+
+/* Copies the PKI's NAME.EXT into tmpdir as NAME.EXT (or as `as`); its path. */
+static const char *copy_pki(const char *name, const char *ext, const char *as)
+{
+	static char data[64 * 1024];
+	char base[128];
+	const char *from = pki(name, ext);
+	FILE *f = fopen(from, "r");
+	cr_assert(f, "%s: %s", from, strerror(errno));
+	size_t n = fread(data, 1, sizeof(data), f);
+	fclose(f);
+	snprintf(base, sizeof(base), "%s.%s", name, ext);
+	return put_file(as ? as : base, data, n);
+}
+
+/* Writes tmpdir/ringwsd.conf from a printf format; its path. */
+static const char *tls_conf(const char *format, ...) __attribute__((format(printf, 1, 2)));
+static const char *tls_conf(const char *format, ...)
+{
+	char *text;
+	va_list ap;
+	va_start(ap, format);
+	cr_assert(vasprintf(&text, format, ap) >= 0);
+	va_end(ap);
+	const char *path = put_file("ringwsd.conf", text, strlen(text));
+	free(text);
+	return path;
+}
+
+/* ringwsd ARGS exits 2 without listening, its first line an error line,
+ * its message saying each of says (NULL-terminated). */
+static void expect_exit2(const char *const *args, ...)
+{
+	struct daemon *d = daemon_spawn(args);
+	int st = daemon_wait_exit(d, 10000);
+	const char *log = daemon_log(d);
+	char cmd[2048] = "";
+	for (const char *const *a = args; *a; a++)
+		snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), " %s", *a);
+	cr_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 2, "ringwsd%s: wait status %d, "
+		  "wanted exit 2:\n%s", cmd, st, log);
+	cr_assert(!strstr(log, "listening on"), "ringwsd%s listened:\n%s", cmd, log);
+	cr_assert(!strncmp(log, "ringwsd: error: ", 16), "ringwsd%s: not an error line:\n%s", cmd,
+		  log);
+	va_list ap;
+	va_start(ap, args);
+	for (const char *s; (s = va_arg(ap, const char *));)
+		cr_assert(strstr(log, s), "ringwsd%s: the message does not say \"%s\":\n%s", cmd, s,
+			  log);
+	va_end(ap);
+}
+
+/* "FILE:LINE: " for messages about a config file's line */
+static const char *at_line(const char *file, int line)
+{
+	char *s;
+	cr_assert(asprintf(&s, "%s:%d: ", file, line) >= 0);
+	return s;
+}
+
+/* What openssl s_client printed (stdout and stderr) after connecting to
+ * 127.0.0.1:port with SNI name sni (NULL: none), verifying against the test
+ * CA, and writing request (NULL: nothing) once the handshake is done. It
+ * ends when its input does, a second after the request. */
+static const char *s_client(int port, const char *sni, const char *request)
+{
+	char cmd[4096], sn[300];
+	static char out[64 * 1024];
+
+	if (sni)
+		snprintf(sn, sizeof(sn), "-servername %s", sni);
+	else
+		snprintf(sn, sizeof(sn), "-noservername");
+	snprintf(cmd, sizeof(cmd), "(printf '%%s' '%s'; sleep 1) | timeout 10 openssl s_client "
+		 "-connect 127.0.0.1:%d %s -CAfile '%s' -verify_return_error 2>&1",
+		 request ? request : "", port, sn, pki("ca", "pem"));
+	FILE *f = popen(cmd, "r");
+	cr_assert(f, "popen: %s", cmd);
+	size_t n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = 0;
+	pclose(f);
+	return out;
+}
+
+/* The handshake with 127.0.0.1:port (SNI sni) verified, and the server's
+ * certificate is for cn. */
+static void expect_cert(struct daemon *d, int port, const char *sni, const char *cn)
+{
+	const char *out = s_client(port, sni, NULL);
+	char want[128];
+	snprintf(want, sizeof(want), "CN = %s\n", cn);
+	const char *subject = strstr(out, "subject=");
+	cr_assert(subject && strstr(subject, want) && strstr(out, "Verify return code: 0 (ok)"),
+		  "port %d, SNI %s: not a verified certificate for %s:\n%s\nringwsd:\n%s", port,
+		  sni ? sni : "(none)", cn, out, daemon_log(d));
+	cr_assert(strchr(subject, '\n') == strstr(subject, want) + strlen(want) - 1,
+		  "port %d, SNI %s: the subject is not %s:\n%s", port, sni ? sni : "(none)", cn, out);
+}
+
+#define UPGRADE_REQUEST "GET / HTTP/1.1\r\nHost: localhost\r\n" UPGRADE_HEADERS "\r\n"
+
+/* A WebSocket upgrade over TLS to 127.0.0.1:port is answered 101. */
+static void expect_upgrade_over_tls(struct daemon *d, int port)
+{
+	const char *out = s_client(port, "localhost", UPGRADE_REQUEST);
+	cr_assert(strstr(out, "HTTP/1.1 101 "), "no 101 over TLS on port %d:\n%s\nringwsd:\n%s", port,
+		  out, daemon_log(d));
+}
+
+/* The nth (0-based) "ringwsd: listening on " line, waiting up to 5 s for
+ * it; "" if it never comes. */
+static const char *listening_line(struct daemon *d, int nth)
+{
+	static const char key[] = "ringwsd: listening on ";
+	long long end = now_ms() + 5000;
+	do {
+		const char *log = daemon_log(d), *p = log, *nl;
+		for (int i = 0; (p = strstr(p, key)); i++, p += strlen(key))
+			if (i == nth && (nl = strchr(p, '\n')))
+				return strndup(p, (size_t)(nl - p));
+		usleep(10000);
+	} while (now_ms() < end);
+	return "";
+}
+
+/* The port of a listening line. */
+static int line_port(const char *line)
+{
+	const char *sp = strstr(line, " (");
+	const char *colon = sp ? sp : line + strlen(line);
+	while (colon > line && colon[-1] != ':')
+		colon--;
+	return atoi(colon);
+}
+
+/* --tls-cert without its --tls-key (or the reverse, or a second --tls-cert
+ * before the first's key): a usage error naming it */
+Test(daemon, tls_pair_incomplete_on_command_line)
+{
+	const char *echo = route("/", "echo");
+	const char *a1[] = { "--listen", "127.0.0.1:0", "--route", echo, "--tls-cert",
+			     pki("server", "pem"), NULL };
+	expect_exit2(a1, "--tls-cert '", pki("server", "pem"), "' has no --tls-key", NULL);
+	const char *a2[] = { "--listen", "127.0.0.1:0", "--route", echo, "--tls-key",
+			     pki("server", "key"), NULL };
+	expect_exit2(a2, "--tls-key '", "' has no --tls-cert", NULL);
+	const char *a3[] = { "--listen", "127.0.0.1:0", "--route", echo, "--tls-cert",
+			     pki("server", "pem"), "--tls-cert", pki("alpha", "pem"), "--tls-key",
+			     pki("alpha", "key"), NULL };
+	expect_exit2(a3, "--tls-cert: ", "the --tls-cert before it", "has no --tls-key", NULL);
+	/* a whole pair, then half of another */
+	const char *a4[] = { "--listen", "127.0.0.1:0", "--route", echo, "--tls-cert",
+			     pki("server", "pem"), "--tls-key", pki("server", "key"), "--tls-cert",
+			     pki("alpha", "pem"), NULL };
+	expect_exit2(a4, "--tls-cert '", pki("alpha", "pem"), "' has no --tls-key", NULL);
+}
+
+/* The same in the config file, naming the line where the pair began: among
+ * the server settings, in a [listen] section, and a second tls-cert
+ * before the first's key */
+Test(daemon, tls_pair_incomplete_in_file)
+{
+	const char *pem = copy_pki("server", "pem", NULL);
+	copy_pki("server", "key", NULL);
+	copy_pki("alpha", "key", NULL);
+	copy_pki("alpha", "pem", NULL);
+	const char *echo = harness_build("plugins/echo.so");
+
+	const char *f = tls_conf("# server settings\n"
+				 "tls-cert = server.pem\n"
+				 "threads = 1\n"
+				 "[route /]\n"
+				 "plugin = %s\n", echo);
+	const char *a[] = { "--config", f, NULL };
+	char says[512];
+	snprintf(says, sizeof(says), "tls-cert '%s' has no tls-key to go with it", pem);
+	expect_exit2(a, at_line(f, 2), says, NULL);
+
+	f = tls_conf("[listen 127.0.0.1:0]\n"
+		     "tls-cert = server.pem\n"
+		     "tls-key = server.key\n"
+		     "tls-key = alpha.key\n"
+		     "[route /]\n"
+		     "plugin = %s\n", echo);
+	expect_exit2(a, at_line(f, 4), "tls-key '", "alpha.key' has no tls-cert to go with it",
+		     NULL);
+
+	/* the file's own end closes the last section too */
+	f = tls_conf("[route /]\n"
+		     "plugin = %s\n"
+		     "[listen 127.0.0.1:0]\n"
+		     "tls-cert = alpha.pem\n", echo);
+	expect_exit2(a, at_line(f, 4), "tls-cert '", "alpha.pem' has no tls-key", NULL);
+
+	f = tls_conf("threads = 1\n"
+		     "tls-cert = server.pem\n"
+		     "tls-cert = alpha.pem\n"
+		     "tls-key = alpha.key\n"
+		     "[route /]\n"
+		     "plugin = %s\n", echo);
+	snprintf(says, sizeof(says), "the tls-cert before it ('%s', %s:2) has no tls-key", pem, f);
+	expect_exit2(a, at_line(f, 3), "tls-cert: '", says, NULL);
+}
+
+/* A certificate or key file that is not there: named, with the reason; a
+ * relative path in the file is relative to the file's folder */
+Test(daemon, tls_missing_file)
+{
+	const char *missing = tmp_path("missing.pem");
+	const char *a[] = { "--listen", "127.0.0.1:0", "--route", route("/", "echo"), "--tls-cert",
+			    missing, "--tls-key", pki("server", "key"), NULL };
+	char says[512];
+	snprintf(says, sizeof(says), "--tls-cert: %s: No such file or directory", missing);
+	expect_exit2(a, says, NULL);
+
+	copy_pki("server", "pem", NULL);
+	const char *f = tls_conf("tls-cert = server.pem\n"
+				 "tls-key = nokey.key\n"
+				 "[route /]\n"
+				 "plugin = %s\n", harness_build("plugins/echo.so"));
+	const char *b[] = { "--config", f, NULL };
+	snprintf(says, sizeof(says), "tls-key: %s/nokey.key: No such file or directory", tmpdir);
+	expect_exit2(b, at_line(f, 2), says, NULL);
+}
+
+/* A key that does not match its certificate, and a file that is not a
+ * certificate: "ringwsd: error: tls: ...", exit 2, nothing listens */
+Test(daemon, tls_key_does_not_match_certificate)
+{
+	const char *echo = route("/", "echo");
+	const char *a[] = { "--listen", "127.0.0.1:0", "--route", echo, "--tls-cert",
+			    pki("server", "pem"), "--tls-key", pki("alpha", "key"), NULL };
+	expect_exit2(a, "ringwsd: error: tls: ", "does not match", NULL);
+
+	const char *junk = put_file("junk.pem", "not a certificate\n", 18);
+	const char *b[] = { "--listen", "127.0.0.1:0", "--route", echo, "--tls-cert", junk,
+			    "--tls-key", pki("server", "key"), NULL };
+	expect_exit2(b, "ringwsd: error: tls: ", "junk.pem", NULL);
+}
+
+/* Per-listener TLS from [listen] sections: the server's certificate on
+ * the first address, `tls = off` on the second, two pairs of its own on
+ * the third (the first pair the default, SNI picking the other); the
+ * listening lines say which is TLS; a plaintext client on a TLS port is
+ * dropped and the library's line about it comes through ringwsd's log */
+Test(daemon, tls_listen_sections)
+{
+	copy_pki("server", "pem", NULL);
+	copy_pki("server", "key", NULL);
+	copy_pki("alpha", "pem", NULL);
+	copy_pki("alpha", "key", NULL);
+	copy_pki("beta", "pem", NULL);
+	copy_pki("beta", "key", NULL);
+	const char *f = tls_conf("tls-cert = server.pem\n"
+				 "tls-key = server.key\n"
+				 "\n"
+				 "[listen 127.0.0.1:0]          # the server's certificate\n"
+				 "[listen 127.0.0.1:0]\n"
+				 "tls = off\n"
+				 "[listen 127.0.0.1:0]\n"
+				 "tls-key = beta.key            # a pair in either order\n"
+				 "tls-cert = beta.pem\n"
+				 "tls-cert = alpha.pem\n"
+				 "tls-key = alpha.key\n"
+				 "\n"
+				 "[route /]\n"
+				 "plugin = %s\n", harness_build("plugins/echo.so"));
+	const char *args[] = { "--config", f, "--log-level", "debug", NULL };
+	struct daemon *d = daemon_spawn(args);
+	cr_assert_eq(daemon_wait_ready(d, 10000), 0, "ringwsd did not start:\n%s", daemon_log(d));
+
+	const char *l0 = listening_line(d, 0), *l1 = listening_line(d, 1),
+		   *l2 = listening_line(d, 2);
+	cr_assert(strstr(l0, " (TLS, ") && !strstr(l1, "TLS") && strstr(l2, " (TLS, "),
+		  "listening lines:\n%s", daemon_log(d));
+	int p0 = line_port(l0), p1 = line_port(l1), p2 = line_port(l2);
+	cr_assert(p0 > 0 && p1 > 0 && p2 > 0 && p0 == d->port, "ports %d %d %d:\n%s", p0, p1, p2,
+		  daemon_log(d));
+	const char *log = daemon_log(d);
+	char says[512];
+	snprintf(says, sizeof(says), "ringwsd: debug: listen 127.0.0.1:0: plaintext (tls = off, "
+		 "%s:5)", f);
+	cr_assert(strstr(log, says), "no debug line \"%s\":\n%s", says, log);
+	snprintf(says, sizeof(says), "TLS certificate %s/beta.pem, key %s/beta.key (%s:8)", tmpdir,
+		 tmpdir, f);
+	cr_assert(strstr(log, says), "no debug line \"%s\":\n%s", says, log);
+
+	expect_cert(d, p0, "localhost", "localhost");
+	expect_upgrade_over_tls(d, p0);
+	expect_cert(d, p2, NULL, "beta.test");		/* no name: the first pair */
+	expect_cert(d, p2, "alpha.test", "alpha.test");
+	expect_cert(d, p2, "x.beta.test", "beta.test");
+
+	/* plaintext where it is off */
+	char head[4096];
+	int fd = tcp_connect(p1, 5000);
+	char req[512];
+	snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s\r\n", p1,
+		 UPGRADE_HEADERS);
+	cr_assert_eq(tcp_send(fd, req, strlen(req)), 0);
+	int st = http_read_head(fd, head, sizeof(head));
+	cr_assert_eq(st, 101, "plaintext upgrade on the tls = off address: %d:\n%s", st, head);
+	ws_close_raw(fd);
+
+	/* plaintext to a TLS address: dropped, and the library says so in
+	 * ringwsd's log, as one of its lines */
+	fd = tcp_connect(p0, 5000);
+	cr_assert_eq(tcp_send(fd, req, strlen(req)), 0);
+	int rc = tcp_expect_eof(fd, 5000, NULL);
+	cr_assert(rc == 0 || rc == -EBADMSG, "a plaintext request on the TLS port: %d", rc);
+	close(fd);
+	cr_assert_eq(wait_log(d, "not TLS"), 0, "no line about the plaintext client:\n%s",
+		     daemon_log(d));
+	log = daemon_log(d);
+	const char *line = strstr(log, "not TLS");
+	while (line > log && line[-1] != '\n')
+		line--;
+	cr_assert(!strncmp(line, "ringwsd: ", 9), "the library's line is not ringwsd's:\n%s", log);
+
+	st = daemon_stop(d);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "wait status %d:\n%s", st, daemon_log(d));
+}
+
+/* --listen replaces the file's addresses, [listen] sections included, but
+ * an address a section named keeps that section's TLS settings (the
+ * sections of one address are taken in order) */
+Test(daemon, tls_listen_option_keeps_section_settings)
+{
+	const char *f = tls_conf("tls-cert = %s\n"
+				 "tls-key = %s\n"
+				 "[listen 127.0.0.1:0]\n"
+				 "tls = off\n"
+				 "[listen 127.0.0.2:0]\n"
+				 "tls = off\n"
+				 "[route /]\n"
+				 "plugin = %s\n", pki("server", "pem"), pki("server", "key"),
+				 harness_build("plugins/echo.so"));
+	/* daemon_start gives --listen 127.0.0.1:0 first */
+	struct daemon *d = daemon_start("--config", f, "--listen", "127.0.0.1:0", NULL);
+	const char *l0 = listening_line(d, 0), *l1 = listening_line(d, 1);
+	cr_assert(!strstr(l0, "TLS") && strstr(l1, " (TLS, ") && !strstr(daemon_log(d), "127.0.0.2"),
+		  "listening lines:\n%s", daemon_log(d));
+	expect_cert(d, line_port(l1), "localhost", "localhost");
+	char head[4096];
+	int st = request(d, "/", 1, head, sizeof(head), NULL);
+	cr_assert_eq(st, 101, "plaintext upgrade on the first address: %d:\n%s", st, head);
+}
+
+/* What a [listen] section and the TLS keys refuse, naming the line */
+Test(daemon, tls_config_errors)
+{
+	copy_pki("server", "pem", NULL);
+	copy_pki("server", "key", NULL);
+	const char *echo = harness_build("plugins/echo.so");
+	const char *a[] = { "--config", NULL, NULL };
+	static const struct {
+		const char *text;	/* the file, before a [route /] section */
+		int line;
+		const char *says;
+	} bad[] = {
+		{ "tls = off\n", 1, "'tls' belongs in a [listen HOST:PORT] section" },
+		{ "[listen 127.0.0.1:0]\ntls = maybe\n", 2,
+		  "tls (in [listen 127.0.0.1:0]): 'maybe' is neither on nor off" },
+		{ "[listen 127.0.0.1:0]\ntls = off\ntls-cert = server.pem\n", 3,
+		  "tls-cert in [listen 127.0.0.1:0], which says tls = off" },
+		{ "[listen 127.0.0.1:0]\ntls-cert = server.pem\ntls-key = server.key\ntls = off\n", 4,
+		  "tls = off, but [listen 127.0.0.1:0] gives certificates of its own" },
+		{ "[listen 127.0.0.1:0]\ntls = on\n", 1,
+		  "[listen 127.0.0.1:0] says tls = on, but no certificate is given" },
+		{ "[listen 127.0.0.1:0]\nthreads = 2\n", 2,
+		  "'threads' is a server setting: server settings come before the first section" },
+		{ "[listen 127.0.0.1:0]\nplugin = x.so\n", 2, "'plugin' is not a listen setting" },
+		{ "[listen 127.0.0.1]\n", 1, "[listen 127.0.0.1]: '127.0.0.1' is not HOST:PORT" },
+		{ "listen = 127.0.0.1:9\n[listen 127.0.0.1:9]\n", 2, "'127.0.0.1:9' is given twice" },
+		{ "[listener 127.0.0.1:0]\n", 1, "unknown section [listener 127.0.0.1:0]" },
+		{ "tls-cert =\ntls-key = server.key\n", 1, "tls-cert: needs a file" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		a[1] = tls_conf("%s[route /]\nplugin = %s\n", bad[i].text, echo);
+		expect_exit2(a, at_line(a[1], bad[i].line), bad[i].says, NULL);
+	}
+}
+
+/* SIGHUP reads the certificate files again: the count on success; with a
+ * key that no longer matches, an error line, the old certificate goes on
+ * serving new connections, and ringwsd exits 0 on SIGTERM as ever */
+Test(daemon, sighup_reloads_tls_certificates)
+{
+	const char *pem = copy_pki("server", "pem", NULL);
+	copy_pki("server", "key", NULL);
+	struct daemon *d = daemon_start("--route", route("/", "echo"), "--tls-cert", pem, "--tls-key",
+					tmp_path("server.key"), NULL);
+	cr_assert(strstr(listening_line(d, 0), " (TLS, "), "%s", daemon_log(d));
+	expect_cert(d, d->port, "localhost", "localhost");
+
+	/* the server's certificate replaced by another for localhost, rsa's */
+	copy_pki("rsa", "pem", "server.pem");
+	copy_pki("rsa", "key", "server.key");
+	cr_assert_eq(kill(d->pid, SIGHUP), 0);
+	cr_assert_eq(wait_log(d, "ringwsd: SIGHUP: reloaded 1 TLS certificate\n"), 0,
+		     "no reload line:\n%s", daemon_log(d));
+	const char *out = s_client(d->port, "localhost", NULL);
+	cr_assert(strstr(out, "Server public key is 2048 bit"),
+		  "the reloaded (RSA) certificate is not served:\n%s", out);
+
+	/* a key that does not match: refused, the RSA certificate stays */
+	copy_pki("alpha", "key", "server.key");
+	cr_assert_eq(kill(d->pid, SIGHUP), 0);
+	cr_assert_eq(wait_log(d, "ringwsd: error: SIGHUP: TLS reload failed: "), 0,
+		     "no failure line:\n%s", daemon_log(d));
+	const char *log = daemon_log(d), *line = strstr(log, "SIGHUP: TLS reload failed: ");
+	static const char tail[] = "; keeping the old certificates";
+	const char *eol = strchr(line, '\n');
+	cr_assert(eol && eol - line > (long)strlen(tail) &&
+		  !strncmp(eol - strlen(tail), tail, strlen(tail)), "the failure line:\n%s", log);
+	out = s_client(d->port, "localhost", NULL);
+	cr_assert(strstr(out, "Server public key is 2048 bit") &&
+		  strstr(out, "Verify return code: 0 (ok)"),
+		  "the old certificate is not served after a failed reload:\n%s\nringwsd:\n%s", out,
+		  daemon_log(d));
+	expect_upgrade_over_tls(d, d->port);
+
+	int st = daemon_stop(d);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "wait status %d:\n%s", st, daemon_log(d));
+}
+
+/* --help lists the TLS options and the [listen] section */
+Test(daemon, help_lists_tls_options)
+{
+	char cmd[512];
+	const char *bin = getenv("RINGWSD");
+	snprintf(cmd, sizeof(cmd), "%s --help", bin && *bin ? bin : harness_build("ringwsd"));
+	FILE *f = popen(cmd, "r");
+	cr_assert(f);
+	static char help[16384];
+	size_t n = fread(help, 1, sizeof(help) - 1, f);
+	help[n] = 0;
+	int st = pclose(f);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "ringwsd --help: status %d", st);
+	static const char *const opts[] = { "--tls-cert FILE", "--tls-key FILE",
+					    "[listen HOST:PORT]", "tls = off", "SIGHUP" };
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		cr_assert(strstr(help, opts[i]), "--help does not mention %s:\n%s", opts[i], help);
 }

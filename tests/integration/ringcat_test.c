@@ -6,8 +6,8 @@
  * -x; headers, origin and subprotocols as a Python server saw them; the
  * heartbeat (--ping-interval) against Node ws, counting pings and not
  * answering them. Every exit status with a case that produces it: 1
- * (refused, unresolvable, proxy refused, handshake timeout, wss://), 2 (bad
- * options and URLs), 3 (404 and 401 from ringwsd), 4 (1009 from ringwsd,
+ * (refused, unresolvable, proxy refused, handshake timeout), 2 (bad
+ * options, URLs and CA files), 3 (404 and 401 from ringwsd), 4 (1009 from ringwsd,
  * 4000 from Python, a dropped connection, an unanswered close), 0 on
  * ringwsd's shutdown (1001), on SIGINT and when stdout is closed. The
  * server mode: --listen driven by the Node and Python peers of the interop
@@ -534,8 +534,8 @@ Test(ringcat, exit_1_when_the_connection_cannot_be_made)
 	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", port);
 	r = run_rc("/dev/null", "--proxy", proxy, "ws://127.0.0.1:9/", NULL);
 	expect_exit(r, 1, "(the proxy): Connection refused");
-	r = run_rc("/dev/null", "wss://127.0.0.1:9/", NULL);
-	expect_exit(r, 1, "TLS");
+	r = run_rc("/dev/null", "--ca", "/nonexistent/ca.pem", "wss://127.0.0.1:9/", NULL);
+	expect_exit(r, 2, "/nonexistent/ca.pem");
 	/* a listener that never answers: the handshake timeout */
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };

@@ -396,9 +396,6 @@ Test(client, urls_refused_at_once)
 		cr_assert_eq(rws_connect(cli, bad[i][0], NULL, &cli_h, &g, eb, sizeof(eb)), -EINVAL);
 		cr_assert(strstr(eb, bad[i][1]), "%s: \"%s\"", bad[i][0], eb);
 	}
-	cr_assert_eq(rws_connect(cli, "wss://h/", NULL, &cli_h, &g, eb, sizeof(eb)),
-		     -EPROTONOSUPPORT);
-	cr_assert(strstr(eb, "TLS"), "%s", eb);
 }
 
 /* --- servers of the test's own: one canned answer per connection ------------------- */

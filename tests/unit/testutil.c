@@ -1,9 +1,13 @@
 #include "testutil.h"
 
+#include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 struct guard_hdr {
@@ -59,4 +63,88 @@ uint64_t test_rand(uint64_t *s)
 	x ^= x >> 27;
 	*s = x;
 	return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* --- the test PKI ------------------------------------------------------------ */
+
+#define PKI_ENV "RWS_TLS_TEST_PKI"
+
+static char pki_dir[PATH_MAX];		/* the directory the runner made (runner only) */
+
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	(void)st, (void)type, (void)f;
+	return remove(path);
+}
+
+void test_pki_runner_init(void)
+{
+	if (getenv(PKI_ENV))
+		return;
+	const char *tmp = getenv("TMPDIR");
+	snprintf(pki_dir, sizeof(pki_dir), "%s/ringws-tls-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(pki_dir)) {
+		perror("test PKI: mkdtemp");
+		pki_dir[0] = 0;
+		return;
+	}
+	setenv(PKI_ENV, pki_dir, 1);
+}
+
+void test_pki_runner_done(void)
+{
+	if (pki_dir[0])
+		nftw(pki_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* tests/tls/make-certs.sh: from the working directory (make runs the tests
+ * from the top), else from a parent of the binary's directory */
+static int find_script(char *out, size_t cap)
+{
+	static const char rel[] = "tests/tls/make-certs.sh";
+	if (access(rel, R_OK) == 0 && realpath(rel, out))
+		return 1;
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return 0;
+	exe[n] = 0;
+	for (char *slash; (slash = strrchr(exe, '/')) != NULL;) {
+		*slash = 0;
+		int k = snprintf(out, cap, "%s/%s", exe, rel);
+		if (k > 0 && (size_t)k < cap && access(out, R_OK) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+const char *test_pki(char *why, size_t cap)
+{
+	const char *pki = getenv(PKI_ENV);
+	if (!pki) {			/* no runner hook: a directory of our own */
+		static char own[PATH_MAX];
+		snprintf(own, sizeof(own), "/tmp/ringws-tls-%d", (int)getpid());
+		pki = own;
+	}
+	char script[PATH_MAX], cmd[3 * PATH_MAX];
+	if (!find_script(script, sizeof(script))) {
+		snprintf(why, cap, "tests/tls/make-certs.sh not found");
+		return NULL;
+	}
+	snprintf(cmd, sizeof(cmd), "sh '%s' '%s' 2>&1", script, pki);
+	FILE *f = popen(cmd, "r");
+	if (!f) {
+		snprintf(why, cap, "popen: %s", cmd);
+		return NULL;
+	}
+	size_t len = fread(why, 1, cap - 1, f);
+	why[len] = 0;
+	int st = pclose(f);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		char out[1024];
+		snprintf(out, sizeof(out), "%s", why);
+		snprintf(why, cap, "%s failed: %s", cmd, out);
+		return NULL;
+	}
+	return pki;
 }

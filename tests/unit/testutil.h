@@ -16,4 +16,15 @@ void guard_free(uint8_t *g);
  * the seed is printed by the test on failure. */
 uint64_t test_rand(uint64_t *s);
 
+/* The test PKI of tests/tls/make-certs.sh (openssl). The runner (a
+ * criterion PRE_ALL hook) calls test_pki_runner_init(), which makes an
+ * empty directory and names it in the environment; each test calls
+ * test_pki(), which fills it once (make-certs.sh renames a complete set
+ * into place, so tests starting together never mix two) and returns it,
+ * or NULL with the reason in why. POST_ALL: test_pki_runner_done()
+ * removes it. */
+void test_pki_runner_init(void);
+void test_pki_runner_done(void);
+const char *test_pki(char *why, size_t cap);
+
 #endif

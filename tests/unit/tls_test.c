@@ -37,81 +37,25 @@
 
 /* --- the test PKI ------------------------------------------------------------ */
 
-#define PKI_ENV "RWS_TLS_TEST_PKI"
-
-static char pki_dir[PATH_MAX];		/* the directory the runner made (runner only) */
-
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *f)
-{
-	(void)st, (void)type, (void)f;
-	return remove(path);
-}
-
-/* The runner makes an empty directory and hands it to every test through the
- * environment; the first test to start fills it (make-certs.sh renames a
- * complete set into place, so tests starting together never mix two). */
 ReportHook(PRE_ALL)(struct criterion_test_set *set)
 {
 	(void)set;
-	if (getenv(PKI_ENV))
-		return;
-	const char *tmp = getenv("TMPDIR");
-	snprintf(pki_dir, sizeof(pki_dir), "%s/ringws-tls-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(pki_dir)) {
-		perror("tls_test: mkdtemp");
-		pki_dir[0] = 0;
-		return;
-	}
-	setenv(PKI_ENV, pki_dir, 1);
+	test_pki_runner_init();
 }
 
 ReportHook(POST_ALL)(struct criterion_global_stats *stats)
 {
 	(void)stats;
-	if (pki_dir[0])
-		nftw(pki_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* tests/tls/make-certs.sh: from the working directory (make runs the tests
- * from the top), else from a parent of the binary's directory */
-static int find_script(char *out, size_t cap)
-{
-	static const char rel[] = "tests/tls/make-certs.sh";
-	if (access(rel, R_OK) == 0 && realpath(rel, out))
-		return 1;
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return 0;
-	exe[n] = 0;
-	for (char *slash; (slash = strrchr(exe, '/')) != NULL;) {
-		*slash = 0;
-		int k = snprintf(out, cap, "%s/%s", exe, rel);
-		if (k > 0 && (size_t)k < cap && access(out, R_OK) == 0)
-			return 1;
-	}
-	return 0;
+	test_pki_runner_done();
 }
 
 static const char *pki;		/* the directory of certificates (each test) */
 
 static void setup(void)
 {
-	pki = getenv(PKI_ENV);
-	if (!pki) {			/* no runner hook: a directory of our own */
-		static char own[PATH_MAX];
-		snprintf(own, sizeof(own), "/tmp/ringws-tls-%d", (int)getpid());
-		pki = own;
-	}
-	char script[PATH_MAX], cmd[3 * PATH_MAX], out[4096] = "";
-	cr_assert(find_script(script, sizeof(script)), "tests/tls/make-certs.sh not found");
-	snprintf(cmd, sizeof(cmd), "sh '%s' '%s' 2>&1", script, pki);
-	FILE *f = popen(cmd, "r");
-	cr_assert(f, "popen: %s", cmd);
-	size_t len = fread(out, 1, sizeof(out) - 1, f);
-	out[len] = 0;
-	int st = pclose(f);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the test PKI: %s failed: %s", cmd, out);
+	char why[4096];
+	pki = test_pki(why, sizeof(why));
+	cr_assert(pki, "the test PKI: %s", why);
 }
 
 TestSuite(tls, .init = setup, .timeout = 60);
