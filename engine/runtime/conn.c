@@ -1020,8 +1020,10 @@ static void tls_bytes(struct rws_conn *c, const uint8_t *data, size_t len)
 			return;
 		}
 		dispatch(c, r->tls_plain, (size_t)n);
-		if (c->phase >= PH_LINGER)
-			return;	/* c may be gone (t with it); the rest is not read */
+		if (c->phase >= PH_DEAD)
+			return;	/* c may be gone, t with it */
+		if (c->phase == PH_LINGER)
+			break;	/* the rest is not read */
 	}
 	if (rws_tls_feed_done(t) < 0)
 		rws_conn_teardown(c, RWS_CLOSE_ABNORMAL, NULL, 0);
