@@ -4,7 +4,7 @@
  *   build/ringload [-m echo|idle|broadcast|raw] [-c N] [-s SIZE] [-p P | -r RATE]
  *                  [-d SECONDS] [-w SECONDS] [--text|--binary] [--sources K]
  *                  [--pid PID] [--hold SECONDS] [--deflate] [--deflate-threshold BYTES]
- *                  [--corpus FILE | --corpus-doc FILE] [--json] URL
+ *                  [--corpus FILE | --corpus-doc FILE] [--tls] [--ca FILE] [--json] URL
  *
  * Modes: echo (each of N connections keeps P messages in flight, or sends
  * at a fixed total rate, and checks every echo byte for byte; latency per
@@ -14,7 +14,9 @@
  * chat-style route: deliveries per second and delivery latency).
  * --corpus sends the lines of a file (JSON messages, say) instead of
  * generated payloads; --deflate negotiates permessage-deflate and sends and
- * receives compressed messages (ringload_pmd.c).
+ * receives compressed messages (ringload_pmd.c); --tls (or a wss:// URL)
+ * runs every connection over TLS (ringload_tls.c), verifying the server's
+ * certificate only when --ca names the CA.
  *
  * One thread, one io_uring, meant to be pinned to its own core so the
  * server is what saturates. This file reads the command line, reads /proc
@@ -39,6 +41,7 @@
 
 #include "protocol/utf8.h"
 #include "ringload.h"
+#include "runtime/tls.h"
 
 #define FD_MARGIN 64		/* descriptors beyond the connections */
 #define MAX_SIZE (64u << 20)	/* largest message */
@@ -48,6 +51,7 @@
 static const char usage_text[] =
 	"usage: ringload [options] URL\n"
 	"  URL                ws://HOST:PORT/PATH?QUERY   (echo, idle, broadcast modes)\n"
+	"                     wss://HOST:PORT/PATH?QUERY  (the same over TLS)\n"
 	"                     tcp://HOST:PORT             (raw mode)\n"
 	"  -m, --mode MODE    echo (default) | idle | broadcast | raw\n"
 	"  -c, --conns N      connections (default 100)\n"
@@ -70,6 +74,11 @@ static const char usage_text[] =
 	"      --corpus FILE  send the file's lines, in order and round robin over the\n"
 	"                     connections, instead of generated payloads (text by default)\n"
 	"      --corpus-doc FILE  send the whole file as every message\n"
+	"      --tls          TLS on every connection (what a wss:// URL means; with a\n"
+	"                     ws:// URL the same, with tcp:// raw bytes over TLS)\n"
+	"      --ca FILE      verify the server's certificate against the CA(s) in FILE\n"
+	"                     (PEM) and the URL's host; without --ca nothing is verified:\n"
+	"                     this is a load generator, not a client to trust\n"
 	"      --json         one JSON object on stdout instead of the report\n"
 	"  -h, --help\n"
 	"Exit status: 0 on success, 1 on any error during the run, 2 on a usage error.\n";
@@ -225,17 +234,17 @@ static void parse_url(struct rl_opts *o, const char *url)
 	int ws;
 	if (!strncasecmp(url, "ws://", 5))
 		ws = 1, p = url + 5;
+	else if (!strncasecmp(url, "wss://", 6))
+		ws = 1, o->tls = 1, p = url + 6;
 	else if (!strncasecmp(url, "tcp://", 6))
 		ws = 0, p = url + 6;
-	else if (!strncasecmp(url, "wss://", 6))
-		usage_error("%s: wss:// (TLS) is not supported", url);
 	else
-		usage_error("%s: the URL must begin with ws:// or tcp://", url);
+		usage_error("%s: the URL must begin with ws://, wss:// or tcp://", url);
 	if (ws != (o->mode != RL_RAW))
 		usage_error("%s: %s mode needs a %s URL", url,
 			    o->mode == RL_RAW ? "raw" : o->mode == RL_IDLE ? "idle" :
 			    o->mode == RL_BROADCAST ? "broadcast" : "echo",
-			    ws ? "tcp://" : "ws://");
+			    ws ? "tcp://" : "ws:// or wss://");
 
 	char host[256];
 	const char *hend, *rest;
@@ -258,7 +267,8 @@ static void parse_url(struct rl_opts *o, const char *url)
 	}
 	if (!host[0])
 		usage_error("%s: no host", url);
-	unsigned long port = ws ? 80 : 0;
+	snprintf(o->tls_host, sizeof(o->tls_host), "%s", host);
+	unsigned long port = ws ? (o->tls ? 443 : 80) : 0;
 	if (*rest == ':') {
 		char *end;
 		errno = 0;
@@ -530,6 +540,21 @@ static void print_json(const struct rl_opts *o, const struct rl_result *r, const
 		json_str(r->deflate_params);
 	else
 		printf("null");
+	printf(",\"tls\":%s,\"tls_ca\":", o->tls ? "true" : "false");
+	if (o->ca_file)
+		json_str(o->ca_file);
+	else
+		printf("null");
+	printf(",\"tls_version\":");
+	if (r->tls_version[0])
+		json_str(r->tls_version);
+	else
+		printf("null");
+	printf(",\"tls_cipher\":");
+	if (r->tls_cipher[0])
+		json_str(r->tls_cipher);
+	else
+		printf("null");
 	printf(",\"corpus\":");
 	if (o->corpus_path)
 		json_str(o->corpus_path);
@@ -574,6 +599,17 @@ static void print_human(const struct rl_opts *o, const struct rl_result *r,
 	}
 	printf("  %-18s %u established, %u failed, in %.3f s\n", "connections", r->established,
 	       r->failed, r->connect_s);
+	if (o->tls) {
+		printf("  %-18s ", "TLS");
+		if (r->tls_version[0])
+			printf("%s, %s, ", r->tls_version, r->tls_cipher);
+		else
+			printf("no session established, ");
+		if (o->ca_file)
+			printf("certificate checked against %s\n", o->ca_file);
+		else
+			printf("certificate not verified (no --ca)\n");
+	}
 	if (o->deflate)
 		printf("  %-18s %s\n", "deflate",
 		       r->deflate_params[0] ? r->deflate_params : "offered, not agreed");
@@ -633,7 +669,7 @@ static void print_human(const struct rl_opts *o, const struct rl_result *r,
 int main(int argc, char **argv)
 {
 	enum { OPT_TEXT = 256, OPT_BINARY, OPT_SOURCES, OPT_PID, OPT_HOLD, OPT_JSON, OPT_DEFLATE,
-	       OPT_DEFLATE_THRESHOLD, OPT_CORPUS, OPT_CORPUS_DOC };
+	       OPT_DEFLATE_THRESHOLD, OPT_CORPUS, OPT_CORPUS_DOC, OPT_TLS, OPT_CA };
 	static const struct option longopts[] = {
 		{ "mode", required_argument, NULL, 'm' },
 		{ "conns", required_argument, NULL, 'c' },
@@ -652,6 +688,8 @@ int main(int argc, char **argv)
 		{ "deflate-threshold", required_argument, NULL, OPT_DEFLATE_THRESHOLD },
 		{ "corpus", required_argument, NULL, OPT_CORPUS },
 		{ "corpus-doc", required_argument, NULL, OPT_CORPUS_DOC },
+		{ "tls", no_argument, NULL, OPT_TLS },
+		{ "ca", required_argument, NULL, OPT_CA },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -742,6 +780,12 @@ int main(int argc, char **argv)
 			o.corpus_path = optarg;
 			o.corpus_doc = ch == OPT_CORPUS_DOC;
 			break;
+		case OPT_TLS:
+			o.tls = 1;
+			break;
+		case OPT_CA:
+			o.ca_file = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
@@ -774,6 +818,14 @@ int main(int argc, char **argv)
 		load_corpus(&o);
 	}
 	parse_url(&o, o.url);
+	if (o.ca_file && !o.tls)
+		usage_error("--ca: only with --tls or a wss:// URL");
+	if (o.tls) {
+		char err[256];
+		o.tls_ctx = rws_tls_ctx_client(o.ca_file, !o.ca_file, err, sizeof(err));
+		if (!o.tls_ctx)
+			usage_error("%s%s", o.ca_file ? "--ca: " : "TLS: ", err);
+	}
 
 	int loop4 = o.addr.ss_family == AF_INET &&
 		    (ntohl(((struct sockaddr_in *)&o.addr)->sin_addr.s_addr) >> 24) == 127;
@@ -806,7 +858,9 @@ int main(int argc, char **argv)
 	r.lat = &lat;
 	r.server_rss_kb = r.rss_before_kb = r.rss_after_kb = -1;
 	r.tcp_before_b = r.tcp_after_b = r.slab_before_b = r.slab_after_b = -1;
-	if (rl_run(&o, &r) < 0)
+	int rc = rl_run(&o, &r);
+	rws_tls_ctx_free(o.tls_ctx);
+	if (rc < 0)
 		return 1;
 
 	struct figures f;

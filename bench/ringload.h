@@ -2,8 +2,8 @@
  * ringload.h: what the parts of ringload share. ringload.c reads the
  * command line and prints the report, ringload_engine.c runs every
  * connection on one io_uring (ringload_recv.c its receive side,
- * ringload_pmd.c permessage-deflate), ringload_hist.c keeps the latency
- * histogram.
+ * ringload_pmd.c permessage-deflate, ringload_tls.c TLS), ringload_hist.c
+ * keeps the latency histogram.
  */
 #ifndef RINGLOAD_H
 #define RINGLOAD_H
@@ -14,6 +14,8 @@
 #include <sys/socket.h>
 
 enum rl_mode { RL_ECHO, RL_IDLE, RL_BROADCAST, RL_RAW };
+
+struct rws_tls_ctx;
 
 /* --- latency histogram (ringload_hist.c) ----------------------------------- */
 
@@ -68,6 +70,12 @@ struct rl_opts {
 	const uint64_t *corpus_off;	/* corpus_n + 1 offsets */
 	uint32_t corpus_n;
 	uint64_t corpus_max;		/* the longest message */
+	/* TLS (--tls or a wss:// URL): every connection speaks TLS first; the
+	 * context verifies against ca_file, or nothing without --ca */
+	int tls;
+	const char *ca_file;
+	char tls_host[256];		/* the URL's host: SNI, and what is verified */
+	struct rws_tls_ctx *tls_ctx;	/* made by ringload.c, freed at exit */
 };
 
 /* Reads the server's CPU time (s) and RSS (kB) from /proc: 0, or -1. */
@@ -96,6 +104,8 @@ struct rl_result {
 	uint64_t tx_wire;		/* their frames' bytes */
 	uint64_t tx_compressed;		/* of them, those sent compressed */
 	char deflate_params[160];	/* what the server agreed to, "" if nothing */
+	char tls_version[32];		/* of the first TLS connection up, "" if none */
+	char tls_cipher[64];
 	struct rl_hist *lat;
 	double server_cpu_s;
 	double server_wall_s;		/* wall time between the two CPU readings */

@@ -28,10 +28,17 @@
  * time is only kept in the sender's record. With --deflate agreed, messages
  * from the threshold up leave compressed (ringload_pmd.c).
  *
+ * With TLS (ringload_tls.c) what a send would carry is built the same way
+ * in a scratch buffer and encrypted, and the send carries the ciphertext;
+ * what the session still holds goes in the next send, before anything new
+ * is written. TLS handshakes cost both ends far more CPU than a connect,
+ * so fewer of them run at a time (CONNECT_PARALLEL_TLS).
+ *
  * Neighbours: ringload.c reads the options and prints the report,
  * ringload_recv.c is the receive side, ringload_pmd.c permessage-deflate,
- * ringload_engine.h what they share; engine/protocol gives the frame codec,
- * masking, the client handshake and the deflate transform.
+ * ringload_tls.c TLS, ringload_engine.h what they share; engine/protocol
+ * gives the frame codec, masking, the client handshake and the deflate
+ * transform, engine/runtime the TLS sessions.
  */
 #include <errno.h>
 #include <arpa/inet.h>
@@ -56,12 +63,14 @@
 #define CQ_ENTRIES 32768
 #define BGID 1
 #define CONNECT_PARALLEL 256
+#define CONNECT_PARALLEL_TLS 64	/* TLS handshakes at a time (see connect_phase) */
 #define NS 1000000000ull
 #define CONNECT_TIMEOUT (10 * NS)	/* a connect and its handshake */
 #define STALL_TIMEOUT (5 * NS)		/* no message back while some are out */
 #define DRAIN_TIMEOUT (5 * NS)		/* for the last echoes after the window */
 #define CLOSE_TIMEOUT (3 * NS)		/* for the closing handshakes, */
 #define CLOSE_PER_SECOND 2500		/* and a second more per this many connections */
+#define CLOSE_PER_SECOND_TLS 1000	/* (a server decrypts and encrypts each close) */
 #define BEHIND_NS 1000000ull		/* open loop: a send this late is behind schedule */
 #define TICK (100 * 1000000ull)		/* the loop wakes at least this often */
 #define OPEN_LOOP_SLOT 50000ull		/* open loop: sends due within 50 us leave together */
@@ -273,6 +282,7 @@ void rl_teardown(struct rl_conn *c)
 	free(c->hs);
 	c->hs = NULL;
 	rl_pmd_conn_free(c);
+	rl_tls_conn_free(c);	/* a send in flight holds a pool buffer, not the session's memory */
 	if (c->nops) {
 		struct io_uring_sqe *sqe = get_sqe();
 		io_uring_prep_cancel_fd(sqe, (int)c->idx,
@@ -358,7 +368,11 @@ static void on_connect(struct rl_conn *c, int res)
 		return;
 	}
 	rl_arm_recv(c);
-	if (rl.raw) {
+	if (rl.o->tls) {
+		/* TLS first; its end makes the upgrade due (ringload_tls.c) */
+		c->state = CS_HANDSHAKE;
+		rl_tls_start(c);
+	} else if (rl.raw) {
 		rl_established(c);
 	} else {
 		c->state = CS_HANDSHAKE;
@@ -458,39 +472,19 @@ static size_t write_control(uint8_t *w, unsigned op, const uint8_t *p, size_t le
 	return h + len;
 }
 
-/* Sends what is due, unless a send is in flight (its completion comes back
- * here): the upgrade request, a pong, messages, the close, in that order. */
-static void flush(struct rl_conn *c)
+/* Writes what is due into buf (cap bytes): the upgrade request, a pong,
+ * messages (when data), the close, in that order. Returns the length, or
+ * -1 with c failed. */
+static long write_due(struct rl_conn *c, uint8_t *buf, size_t cap, int data)
 {
-	if (c->state == CS_DEAD || (c->flags & CF_SEND))
-		return;
-	int data = c->owed && c->state == CS_OPEN && rl.running;
-	if (!data && !(c->flags & (CF_HS_DUE | CF_PONG_DUE | CF_CLOSE_DUE | CF_SHUT_DUE)))
-		return;
-	if (!data && (c->flags & (CF_HS_DUE | CF_PONG_DUE | CF_CLOSE_DUE)) == 0) {
-		/* only the raw shutdown is left */
-		c->flags &= (uint16_t)~CF_SHUT_DUE;
-		struct io_uring_sqe *sqe = get_sqe();
-		io_uring_prep_shutdown(sqe, (int)c->idx, SHUT_WR);
-		sqe->flags |= IOSQE_FIXED_FILE;
-		set_op(sqe, c, OP_SHUTDOWN);
-		return;
-	}
-	int32_t b = pool_get();
-	if (b < 0) {
-		wait_for_buffer(c);
-		return;
-	}
-	uint8_t *buf = rl.pool + (size_t)b * rl.pool_size;
-	size_t len = 0, cap = rl.pool_size;
+	size_t len = 0;
 
 	if (c->flags & CF_HS_DUE) {
 		c->flags &= (uint16_t)~CF_HS_DUE;
 		int n = rws_hs_client_write_random((char *)buf, cap, &rl.hs, &c->key);
 		if (n < 0) {
-			pool_put(b);
 			rl_fail(c, "handshake: cannot write the request: %s", rws_hs_strerror(n));
-			return;
+			return -1;
 		}
 		len += (size_t)n;
 	}
@@ -515,8 +509,53 @@ static void flush(struct rl_conn *c)
 			c->flags |= CF_CLOSE_SENT;
 		}
 	}
-	if (!len) {
-		pool_put(b);
+	return (long)len;
+}
+
+/* Sends what is due, unless a send is in flight (its completion comes back
+ * here). With TLS the send carries ciphertext: what the session still
+ * holds first, then the records of what is due, written only while the
+ * session holds less than half a send's worth, so that it never piles up. */
+static void flush(struct rl_conn *c)
+{
+	if (c->state == CS_DEAD || (c->flags & CF_SEND))
+		return;
+	int data = c->owed && c->state == CS_OPEN && rl.running;
+	int due = data || (c->flags & (CF_HS_DUE | CF_PONG_DUE | CF_CLOSE_DUE));
+	if (!due && (c->flags & CF_SHUT_DUE) && c->tls && !(c->flags & CF_TLS_BYE)) {
+		/* raw over TLS: close_notify before the FIN */
+		c->flags |= CF_TLS_BYE;
+		rws_tls_shutdown(c->tls);
+	}
+	size_t pending = rl_tls_pending(c);
+	if (!due && !pending) {
+		if (!(c->flags & CF_SHUT_DUE))
+			return;
+		/* only the raw shutdown is left */
+		c->flags &= (uint16_t)~CF_SHUT_DUE;
+		struct io_uring_sqe *sqe = get_sqe();
+		io_uring_prep_shutdown(sqe, (int)c->idx, SHUT_WR);
+		sqe->flags |= IOSQE_FIXED_FILE;
+		set_op(sqe, c, OP_SHUTDOWN);
+		return;
+	}
+	int32_t b = pool_get();
+	if (b < 0) {
+		wait_for_buffer(c);
+		return;
+	}
+	uint8_t *buf = rl.pool + (size_t)b * rl.pool_size;
+	long len = 0;
+	if (!c->tls) {
+		len = write_due(c, buf, rl.pool_size, data);
+	} else {
+		if (due && pending < rl.tls_cap / 2)
+			len = write_due(c, rl.tls_plain, rl.tls_cap - pending, data);
+		if (len >= 0)
+			len = rl_tls_seal(c, rl.tls_plain, (size_t)len, buf, rl.pool_size);
+	}
+	if (len <= 0) {
+		pool_put(b);	/* nothing to send, or c failed */
 		return;
 	}
 	c->sbuf = b;
@@ -590,10 +629,12 @@ static void on_cqe(struct io_uring_cqe *cqe)
 /* --- phases ---------------------------------------------------------------- */
 
 /* Time for the closing handshakes: a server on one core closing 10,000
- * connections on a busy machine needs more than 3 s. */
+ * connections on a busy machine needs more than 3 s, and Node.js ws over
+ * TLS more than 7. */
 static uint64_t close_timeout(void)
 {
-	return CLOSE_TIMEOUT + (uint64_t)(rl.n / CLOSE_PER_SECOND) * NS;
+	uint32_t per = rl.o->tls ? CLOSE_PER_SECOND_TLS : CLOSE_PER_SECOND;
+	return CLOSE_TIMEOUT + (uint64_t)(rl.n / per) * NS;
 }
 
 static void start_close_phase(void)
@@ -665,7 +706,12 @@ static void connect_phase(void)
 {
 	uint64_t now = rl.now;
 
-	while (rl.nconnecting < CONNECT_PARALLEL && rl.next_connect < rl.n)
+	/* a TLS handshake costs each end a millisecond or more of CPU here
+	 * (wolfSSL's P-256 without assembly): with 256 at once, each would wait
+	 * behind the others on a server's one core, and on a busy machine the
+	 * later ones would run into their 10 s */
+	uint32_t parallel = rl.o->tls ? CONNECT_PARALLEL_TLS : CONNECT_PARALLEL;
+	while (rl.nconnecting < parallel && rl.next_connect < rl.n)
 		start_connect(&rl.c[rl.next_connect++]);
 	if (now >= rl.next_sweep) {
 		rl.next_sweep = now + TICK;
@@ -673,7 +719,8 @@ static void connect_phase(void)
 			struct rl_conn *c = &rl.c[i];
 			if ((c->state == CS_CONNECTING || c->state == CS_HANDSHAKE) && now >= c->deadline)
 				rl_fail(c, "%s timed out after %llu s",
-					c->state == CS_CONNECTING ? "connect" : "handshake",
+					c->state == CS_CONNECTING ? "connect" :
+					c->tls && !(c->flags & CF_TLS_UP) ? "TLS handshake" : "handshake",
 					(unsigned long long)(CONNECT_TIMEOUT / NS));
 		}
 		/* none established for a whole timeout: the server has stopped
@@ -942,6 +989,11 @@ static int pool_setup(void)
 		want = rl.frame_len + 512;
 	if (want < 4096)
 		want = 4096;
+	if (o->tls) {
+		/* that much plaintext per send, and room for its records */
+		rl.tls_cap = want;
+		want += rl_tls_overhead(want);
+	}
 	rl.pool_size = (want + 4095) & ~(size_t)4095;
 	size_t count = (256u << 20) / rl.pool_size;
 	if (count < 64)
@@ -1020,8 +1072,10 @@ static void cleanup(void)
 		for (uint32_t i = 0; i < rl.n; i++) {
 			free(rl.c[i].hs);
 			rl_pmd_conn_free(&rl.c[i]);
+			rl_tls_conn_free(&rl.c[i]);
 		}
 	rl_pmd_cleanup();
+	rl_tls_cleanup();
 	free(rl.rb_off);
 	free(rl.pool_free);
 	free(rl.c);
@@ -1063,7 +1117,8 @@ int rl_run(const struct rl_opts *o, struct rl_result *r)
 			fprintf(stderr, "ringload: out of memory\n");
 		goto out;
 	}
-	if (ring_setup() < 0 || bufring_setup() < 0 || pool_setup() < 0)
+	if (ring_setup() < 0 || bufring_setup() < 0 || pool_setup() < 0 ||
+	    (o->tls && rl_tls_setup() < 0))
 		goto out;
 	for (uint32_t i = 0; i < rl.n; i++) {
 		rl.c[i].idx = i;

@@ -2,7 +2,8 @@
  * ringload_engine.h: what the two halves of the engine share. The engine
  * (ringload_engine.c) owns the ring, the connections' lives, the sends and
  * the phases of a run; the receive side (ringload_recv.c) parses what the
- * server sends and checks it against what was sent. One engine per process:
+ * server sends and checks it against what was sent; with TLS,
+ * ringload_tls.c sits between the ring and both. One engine per process:
  * `rl` is its state.
  */
 #ifndef RINGLOAD_ENGINE_H
@@ -16,6 +17,7 @@
 #include "protocol/pmd.h"
 #include "protocol/pmd_negotiate.h"
 #include "ringload.h"
+#include "runtime/tls.h"
 
 /* What liburing 2.3 lacks; the kernel decides at run time. */
 #ifndef IOU_PBUF_RING_INC
@@ -50,6 +52,8 @@ enum {
 	CF_CLOSED = 1u << 10,	/* close_direct issued */
 	CF_PMD = 1u << 11,	/* permessage-deflate agreed: RSV1 allowed, sends compressed */
 	CF_ZMSG = 1u << 12,	/* the message being received is compressed */
+	CF_TLS_UP = 1u << 13,	/* the TLS handshake is done */
+	CF_TLS_BYE = 1u << 14,	/* raw over TLS: close_notify written */
 };
 
 /* A connection's compressed message in the making; allocated at its first
@@ -72,6 +76,7 @@ struct rl_conn {
 	uint64_t mwire;		/* its frames' bytes so far, as received */
 	struct rl_z *z;		/* permessage-deflate receive state, or NULL */
 	char *hs;		/* a handshake response split across reads (owned) */
+	struct rws_tls *tls;	/* --tls: the session (owned), from the connect on */
 	uint32_t hs_len;
 	uint32_t idx;
 	uint32_t next;		/* flush list */
@@ -118,6 +123,14 @@ struct rl_engine {
 	int32_t *pool_free;
 	uint32_t wait_head, wait_tail;
 	uint32_t dirty_head;
+
+	/* TLS (ringload_tls.c): a send's plaintext is built in tls_plain (at
+	 * most tls_cap bytes, whose records fit one pool buffer), encrypted
+	 * into the session's output and copied from there to the pool buffer
+	 * the send holds; received ciphertext is decrypted into tls_rx */
+	uint8_t *tls_plain;
+	size_t tls_cap;
+	uint8_t *tls_rx;
 
 	struct rl_conn *c;
 	uint32_t n;
@@ -190,8 +203,28 @@ void rl_arm_recv(struct rl_conn *c);
 void rl_start_closing(struct rl_conn *c, uint16_t code);
 void rl_established(struct rl_conn *c);
 
-/* The receive side: a receive completion for c. */
+/* The receive side: a receive completion for c; the bytes the server sent
+ * (plaintext: decrypted first with TLS); the server's end of the stream. */
 void rl_on_recv(struct rl_conn *c, struct io_uring_cqe *cqe);
+void rl_rx_bytes(struct rl_conn *c, const uint8_t *p, size_t n);
+void rl_on_eof(struct rl_conn *c);
+
+/* TLS (ringload_tls.c). Setup allocates the scratch buffers (after the
+ * pool: 0, or -1). rl_tls_start() makes c's session at its connect and
+ * writes the ClientHello: 0, or -1 with c failed. rl_tls_recv() takes
+ * ciphertext and hands the plaintext to rl_rx_bytes(). rl_tls_seal()
+ * encrypts plain[0..len) into c's output and moves up to cap bytes of the
+ * output to out: the bytes moved, or -1 with c failed. */
+int rl_tls_setup(void);
+void rl_tls_cleanup(void);
+int rl_tls_start(struct rl_conn *c);
+void rl_tls_recv(struct rl_conn *c, const uint8_t *p, size_t n);
+long rl_tls_seal(struct rl_conn *c, const uint8_t *plain, size_t len, uint8_t *out, size_t cap);
+/* What c's output still holds (ciphertext not yet in a send). */
+size_t rl_tls_pending(const struct rl_conn *c);
+void rl_tls_conn_free(struct rl_conn *c);
+/* The most the records of n plaintext bytes add to them. */
+size_t rl_tls_overhead(size_t n);
 
 /* permessage-deflate (ringload_pmd.c). Setup builds the offer, the
  * compressor and decompressor and compresses a corpus once: 0, or -1 with a

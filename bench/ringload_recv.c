@@ -13,7 +13,8 @@
  * pattern at the message's offset: the check is a memcmp.
  * With a corpus the expected bytes are the corpus message itself. A
  * compressed message (RSV1, permessage-deflate) is gathered, inflated
- * (ringload_pmd.c) and then checked the same way.
+ * (ringload_pmd.c) and then checked the same way. With TLS what arrives
+ * is decrypted first (ringload_tls.c), and the plaintext comes back here.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -389,10 +390,13 @@ static size_t rx_handshake(struct rl_conn *c, const uint8_t *p, size_t n)
 	return (size_t)rc - old;
 }
 
-static void on_eof(struct rl_conn *c)
+void rl_on_eof(struct rl_conn *c)
 {
 	if (c->state == CS_CLOSING && (rl.raw || (c->flags & CF_CLOSE_RCVD)))
 		rl_teardown(c);	/* the end of a clean close */
+	else if (c->state == CS_HANDSHAKE && c->tls && !(c->flags & CF_TLS_UP))
+		rl_fail(c, "TLS handshake: the server closed the connection (is this port serving "
+			"TLS?)");
 	else if (c->state == CS_HANDSHAKE)
 		rl_fail(c, "handshake: the server closed the connection without answering");
 	else if (c->state == CS_CLOSING)
@@ -401,6 +405,21 @@ static void on_eof(struct rl_conn *c)
 	else
 		rl_fail(c, "conn %u: the server closed the connection%s", c->idx,
 			rl.raw ? "" : " without a close frame");
+}
+
+void rl_rx_bytes(struct rl_conn *c, const uint8_t *p, size_t n)
+{
+	if (c->state == CS_HANDSHAKE) {
+		size_t used = rx_handshake(c, p, n);
+		p += used;
+		n -= used;
+	}
+	if (n && (c->state == CS_OPEN || c->state == CS_CLOSING)) {
+		if (rl.raw)
+			rx_raw(c, p, n);
+		else
+			rx_frames(c, p, n);
+	}
 }
 
 void rl_on_recv(struct rl_conn *c, struct io_uring_cqe *cqe)
@@ -428,20 +447,14 @@ void rl_on_recv(struct rl_conn *c, struct io_uring_cqe *cqe)
 	if (c->state == CS_DEAD)
 		return;
 	if (res > 0 && p) {
-		size_t n = (size_t)res;
-		if (c->state == CS_HANDSHAKE) {
-			size_t used = rx_handshake(c, p, n);
-			p += used;
-			n -= used;
-		}
-		if (n && (c->state == CS_OPEN || c->state == CS_CLOSING)) {
-			if (rl.raw)
-				rx_raw(c, p, n);
-			else
-				rx_frames(c, p, n);
-		}
+		if (c->tls)
+			rl_tls_recv(c, p, (size_t)res);
+		else
+			rl_rx_bytes(c, p, (size_t)res);
+		if (c->state == CS_DEAD)
+			return;
 	} else if (res == 0) {
-		on_eof(c);
+		rl_on_eof(c);
 		return;
 	} else if (res == -ENOBUFS) {
 		rl.r->nobufs++;	/* armed again below, after this batch's buffers are back */

@@ -22,11 +22,15 @@
 #include <wolfssl/wolfcrypt/error-crypt.h>
 #include <wolfssl/wolfcrypt/ecc.h>
 
+/* AEAD suites with forward secrecy only, in our order of preference (the
+ * server's order decides). ChaCha20-Poly1305 comes first: wolfSSL as
+ * Debian builds it has no AES-NI, and on 4 KiB records it encrypts about
+ * 2.5 times faster than AES-GCM there (bench/results/tls/). */
 #define CIPHERS                                                                     \
-	"TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384:TLS13-CHACHA20-POLY1305-SHA256:" \
+	"TLS13-CHACHA20-POLY1305-SHA256:TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384:" \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"                       \
 	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                       \
-	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                       \
-	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384"
 
 #define ALPN "http/1.1"
 #define HELLO_MAX (16384 + 5)	/* a first record larger than this is not a ClientHello */

@@ -9,7 +9,11 @@
  * --corpus-doc, the files bench/corpus/gen.py writes): against ringwsd
  * --deflate, against Python websockets (a server that keeps its context, a
  * smaller window, fragmented compressed echoes, and one that alters an
- * echo), and against a ringwsd that declines.
+ * echo), and against a ringwsd that declines. TLS (--tls, wss://, --ca):
+ * echo, broadcast and idle against ringwsd --tls-cert with the test PKI
+ * of tests/tls/make-certs.sh, raw mode against a Python TLS echo server,
+ * and the ways verification fails (an untrusted CA, the wrong host, a bad
+ * --ca file, a plain server).
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -778,4 +782,202 @@ Test(ringload, upgrade_404)
 	cr_assert_eq(num(r, "messages"), 0, "%s", r->out);
 	cr_assert(strstr(r->out, "\"first_error\":\"handshake: the server answered 404"), "%s",
 		  r->out);
+}
+
+/* --- TLS ------------------------------------------------------------------------ */
+
+/* NAME.EXT of the test PKI, made on first use into the build tree
+ * (make-certs.sh keeps a complete set it finds, and test processes
+ * starting together end up sharing one). */
+static const char *pki(const char *name, const char *ext)
+{
+	static const char *dir;
+	char *path;
+
+	if (!dir) {
+		const char *d = harness_build("integration/tls-certs");
+		char cmd[2048], out[4096];
+		snprintf(cmd, sizeof(cmd), "sh '%s' '%s' 2>&1",
+			 harness_src("tests/tls/make-certs.sh"), d);
+		FILE *f = popen(cmd, "r");
+		cr_assert(f, "popen: %s", cmd);
+		size_t n = fread(out, 1, sizeof(out) - 1, f);
+		out[n] = 0;
+		int st = pclose(f);
+		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s failed:\n%s", cmd, out);
+		dir = d;
+	}
+	cr_assert(asprintf(&path, "%s/%s.%s", dir, name, ext) >= 0);
+	return path;
+}
+
+/* ringwsd serving TLS with the test PKI's certificate NAME (echo on /,
+ * chat on /chat) */
+static struct daemon *start_tls_server(const char *name)
+{
+	return daemon_start("--threads", "1", "--route", route("/", "echo"), "--route",
+			    route("/chat", "chat"), "--tls-cert", pki(name, "pem"), "--tls-key",
+			    pki(name, "key"), NULL);
+}
+
+static const char *wss_url(const struct daemon *d, const char *host, const char *path)
+{
+	char *s;
+	cr_assert(asprintf(&s, "wss://%s:%d%s", host, d->port, path) > 0);
+	return s;
+}
+
+/* the string value of key in r's JSON begins with prefix */
+static int json_str_starts(const struct run *r, const char *key, const char *prefix)
+{
+	char pat[256];
+	snprintf(pat, sizeof(pat), "\"%s\":\"%s", key, prefix);
+	return strstr(r->out, pat) != NULL;
+}
+
+/* echo over TLS, the certificate verified: every echo checked after
+ * decrypting, by address and by host name (SNI) */
+Test(ringload, tls_echo_verified)
+{
+	struct daemon *d = start_tls_server("server");
+	const char *ca = pki("ca", "pem");
+	struct run *r = ringload("--json", "-c", "20", "-p", "4", "-d", "1", "-w", "0.3", "--ca", ca,
+				 "--pid", pidstr(d->pid), wss_url(d, "127.0.0.1", "/"), NULL);
+	expect_ok(r);
+	cr_assert_eq(num(r, "established"), 20, "%s", r->out);
+	cr_assert(num(r, "messages") > 100, "%s", r->out);
+	cr_assert(strstr(r->out, "\"tls\":true"), "%s", r->out);
+	cr_assert(json_str_starts(r, "tls_version", "TLSv1."), "%s", r->out);
+	cr_assert(json_str_starts(r, "tls_cipher", ""), "%s", r->out);
+	cr_assert(json_str_starts(r, "tls_ca", ca), "%s", r->out);
+	cr_assert(num(r, "server_cpu_us_per_msg") > 0, "%s", r->out);
+	expect_latencies(r);
+
+	/* by name, and with --tls on a ws:// URL */
+	char url[128];
+	snprintf(url, sizeof(url), "ws://localhost:%d/", d->port);
+	r = ringload("--json", "--tls", "--text", "-c", "5", "-s", "1k", "-p", "8", "-d", "0.5", "-w",
+		     "0.2", "--ca", ca, url, NULL);
+	expect_ok(r);
+	cr_assert(num(r, "messages") > 40, "%s", r->out);
+	cr_assert(strstr(r->out, "\"tls\":true"), "%s", r->out);
+
+	/* 64 KiB messages: records that span receive buffers, sends that carry
+	 * several records, a session's output larger than one send */
+	r = ringload("--json", "-c", "4", "-s", "64k", "-p", "8", "-d", "1", "-w", "0.3",
+		     wss_url(d, "127.0.0.1", "/"), NULL);
+	expect_ok(r);
+	cr_assert(num(r, "messages") > 8, "%s", r->out);
+	expect_null(r, "tls_ca");
+	cr_assert(!strstr(daemon_log(d), "error"), "%s", daemon_log(d));
+}
+
+Test(ringload, tls_broadcast_and_idle)
+{
+	struct daemon *d = start_tls_server("server");
+	struct run *r = ringload("--json", "-m", "broadcast", "-c", "10", "-p", "2", "-d", "1", "-w",
+				 "0.3", wss_url(d, "127.0.0.1", "/chat?token=x"), NULL);
+	expect_ok(r);
+	cr_assert(num(r, "deliveries_per_s") > 0, "%s", r->out);
+	expect_latencies(r);
+
+	/* the server's memory per idle TLS connection */
+	r = ringload("--json", "-m", "idle", "-c", "300", "--hold", "0.3", "--pid", pidstr(d->pid),
+		     wss_url(d, "127.0.0.1", "/"), NULL);
+	expect_ok(r);
+	cr_assert_eq(num(r, "established"), 300, "%s", r->out);
+	double before = num(r, "rss_before_kb"), after = num(r, "rss_after_kb");
+	cr_assert(fabs(num(r, "rss_per_conn_b") - (after - before) * 1024 / 300) < 1, "%s", r->out);
+	cr_assert(json_str_starts(r, "tls_version", "TLSv1."), "%s", r->out);
+	expect_null(r, "messages");
+}
+
+/* A TLS echo server over plain TCP (Python's ssl): raw mode over TLS. */
+static const char pytlsecho[] =
+	"import asyncio, ssl, sys\n"
+	"ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)\n"
+	"ctx.load_cert_chain(sys.argv[1], sys.argv[2])\n"
+	"async def echo(r, w):\n"
+	"    try:\n"
+	"        while True:\n"
+	"            b = await r.read(65536)\n"
+	"            if not b:\n"
+	"                break\n"
+	"            w.write(b)\n"
+	"            await w.drain()\n"
+	"    except Exception:\n"
+	"        pass\n"
+	"    finally:\n"
+	"        w.close()\n"
+	"async def main():\n"
+	"    s = await asyncio.start_server(echo, '127.0.0.1', 0, ssl=ctx)\n"
+	"    port = s.sockets[0].getsockname()[1]\n"
+	"    print('tlsecho: listening on 127.0.0.1:%d' % port, file=sys.stderr, flush=True)\n"
+	"    await asyncio.Future()\n"
+	"asyncio.run(main())\n";
+
+Test(ringload, tls_raw_echo)
+{
+	const char *argv[] = { "/usr/bin/python3", "-c", pytlsecho, pki("server", "pem"),
+			       pki("server", "key"), NULL };
+	struct daemon *d = program_start(argv, "tlsecho: listening on 127.0.0.1:");
+	char url[64];
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", d->port);
+	struct run *r = ringload("--json", "-m", "raw", "--tls", "--ca", pki("ca", "pem"), "-c", "4",
+				 "-s", "4k", "-p", "4", "-d", "0.5", "-w", "0.2", url, NULL);
+	expect_ok(r);
+	cr_assert(num(r, "messages") > 10, "%s", r->out);
+	cr_assert(json_str_starts(r, "tls_version", "TLSv1."), "%s", r->out);
+}
+
+/* verification that fails, and a --ca that is no CA file: clear messages */
+Test(ringload, tls_bad_ca)
+{
+	struct daemon *d = start_tls_server("server");
+	const char *url = wss_url(d, "127.0.0.1", "/");
+
+	/* a CA that did not sign the server's certificate */
+	struct run *r = ringload("--json", "-c", "3", "-d", "0.5", "-w", "0", "--ca",
+				 pki("other-ca", "pem"), url, NULL);
+	cr_assert_eq(r->code, 1, "exit %d:\n%s\n%s", r->code, r->out, r->err);
+	cr_assert(strstr(r->err, "TLS handshake: certificate verification failed: not signed by a "
+			 "trusted CA"), "%s", r->err);
+	cr_assert_eq(num(r, "established"), 0, "%s", r->out);
+	cr_assert_eq(num(r, "failed"), 3, "%s", r->out);
+	cr_assert(strstr(r->out, "\"first_error\":\"TLS handshake: certificate verification failed"),
+		  "%s", r->out);
+
+	/* a file that is not there, one that is not PEM: usage errors */
+	r = ringload("--ca", "/nonexistent/ca.pem", url, NULL);
+	cr_assert_eq(r->code, 2, "exit %d:\n%s", r->code, r->err);
+	cr_assert(strstr(r->err, "--ca: CA file /nonexistent/ca.pem: No such file or directory"), "%s",
+		  r->err);
+	cr_assert_eq(r->out_len, 0, "%s", r->out);
+	r = ringload("--ca", harness_src("README.md"), url, NULL);
+	cr_assert_eq(r->code, 2, "exit %d:\n%s", r->code, r->err);
+	cr_assert(strstr(r->err, "--ca: CA file") && strstr(r->err, "is not usable PEM"), "%s",
+		  r->err);
+
+	/* --ca means TLS */
+	r = ringload("--ca", pki("ca", "pem"), daemon_url(d, "/"), NULL);
+	cr_assert_eq(r->code, 2, "exit %d:\n%s", r->code, r->err);
+	cr_assert(strstr(r->err, "--ca: only with --tls or a wss:// URL"), "%s", r->err);
+}
+
+/* the certificate is for another name; a TLS client on a plain port */
+Test(ringload, tls_wrong_host_and_plain_server)
+{
+	struct daemon *d = start_tls_server("alpha");	/* DNS:alpha.test only */
+	struct run *r = ringload("-c", "2", "-d", "0.5", "-w", "0", "--ca", pki("ca", "pem"),
+				 wss_url(d, "localhost", "/"), NULL);
+	cr_assert_eq(r->code, 1, "exit %d:\n%s\n%s", r->code, r->out, r->err);
+	cr_assert(strstr(r->err, "certificate verification failed: the host name does not match"),
+		  "%s", r->err);
+
+	struct daemon *p = start_server();
+	r = ringload("-c", "2", "-d", "0.5", "-w", "0", wss_url(p, "127.0.0.1", "/"), NULL);
+	cr_assert_eq(r->code, 1, "exit %d:\n%s\n%s", r->code, r->out, r->err);
+	cr_assert(strstr(r->err, "TLS handshake: the server answered in plain HTTP") ||
+			  strstr(r->err, "TLS handshake: the server closed the connection"),
+		  "%s", r->err);
 }
