@@ -21,7 +21,7 @@ extern "C" {
 #endif
 
 #define RWS_PLUGIN_ABI_MAJOR 1
-#define RWS_PLUGIN_ABI_MINOR 1
+#define RWS_PLUGIN_ABI_MINOR 2
 #define RWS_PLUGIN_ENTRY "rws_plugin_entry"
 
 /* The engine's services, as a function table. */
@@ -66,6 +66,10 @@ struct rws_api {
 	void (*client_options_default)(struct rws_client_options *o);
 	int (*connect)(struct rws_server *s, const char *url, const struct rws_client_options *o,
 		       const struct rws_handler *h, void *user, char *errbuf, size_t errlen);
+	/* since minor 2: what TLS agreed on a connection (NULL: plaintext) */
+	const char *(*conn_tls_version)(const struct rws_conn *c);
+	const char *(*conn_tls_cipher)(const struct rws_conn *c);
+	const char *(*conn_tls_sni)(const struct rws_conn *c);
 };
 
 struct rws_plugin {

@@ -76,6 +76,9 @@ static const struct rws_api api = {
 	.upgrade_query_param = rws_upgrade_query_param,
 	.client_options_default = rws_client_options_default,
 	.connect = rws_connect,
+	.conn_tls_version = rws_conn_tls_version,
+	.conn_tls_cipher = rws_conn_tls_cipher,
+	.conn_tls_sni = rws_conn_tls_sni,
 };
 
 static const char *basename_of(const char *file)

@@ -1265,3 +1265,37 @@ Test(tls_ringcat, to_ringwsd)
 				 url("wss", "127.0.0.1", d->port, "/"), NULL), 0, d);
 	cr_assert_str_eq(p->out, "ping over wss\n", "stderr: %s", p->err);
 }
+
+/* A plugin sees what TLS agreed (plugin ABI 1.2), and "plain" on a
+ * plaintext address of the same ringwsd. */
+Test(tls_ringcat, plugin_sees_the_tls_session)
+{
+	char cfg[600];
+	char *dir = NULL;
+	cr_assert(asprintf(&dir, "%s/integration/tlsinfo-%d", RWS_BUILD, (int)getpid()) > 0);
+	mkdir(dir, 0700);
+	snprintf(cfg, sizeof(cfg), "%s/ringwsd.conf", dir);
+	FILE *f = fopen(cfg, "w");
+	cr_assert(f, "%s", cfg);
+	fprintf(f, "[listen 127.0.0.1:0]\ntls-cert = %s\ntls-key = %s\n\n"
+		   "[listen 127.0.0.1:0]\ntls = off\n\n[route /info]\nplugin = %s/test-plugins/tlsinfo.so\n",
+		cert("server", "pem"), cert("server", "key"), RWS_BUILD);
+	fclose(f);
+	const char *args[] = { "--config", cfg, NULL };
+	struct daemon *d = daemon_spawn(args);
+	cr_assert(daemon_wait_ready(d, 10000) == 0, "ringwsd did not start:\n%s", daemon_log(d));
+	int tls_port = nth_port(d, 0), plain_port = nth_port(d, 1);
+	struct proc *p = ringcat_done(ringcat(NULL, 0, "--ca", ca(), "-x", "?",
+					      url("wss", "localhost", tls_port, "/info"), NULL), 0, d);
+	cr_assert(strncmp(p->out, "TLSv1.3 TLS13-", 14) == 0 && strstr(p->out, " localhost\n"),
+		  "stdout: %s\nstderr: %s", p->out, p->err);
+	p = ringcat_done(ringcat(NULL, 0, "--ca", ca(), "-x", "?",
+				 url("wss", "127.0.0.1", tls_port, "/info"), NULL), 0, d);
+	cr_assert(strstr(p->out, " -\n"), "no SNI by IP: %s", p->out);
+	p = ringcat_done(ringcat(NULL, 0, "-x", "?", url("ws", "127.0.0.1", plain_port, "/info"),
+				 NULL), 0, d);
+	cr_assert_str_eq(p->out, "plain\n", "stderr: %s", p->err);
+	unlink(cfg);
+	rmdir(dir);
+	free(dir);
+}
