@@ -1299,3 +1299,22 @@ Test(tls_ringcat, plugin_sees_the_tls_session)
 	rmdir(dir);
 	free(dir);
 }
+
+/* wss:// through an HTTP CONNECT proxy (the npm package proxy): TLS runs
+ * inside the tunnel, end to end with the server. */
+Test(tls_ringcat, through_a_connect_proxy)
+{
+	struct daemon *s = node_server("server");
+	const char *argv[] = { "node", harness_src("tests/integration/peer_proxy.mjs"), NULL };
+	struct daemon *px = program_start(argv, "peer_proxy: listening on 127.0.0.1:");
+	char proxy[64];
+	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", px->port);
+	struct proc *p = ringcat_done(ringcat(LINES, sizeof(LINES) - 1, "--ca", ca(), "--proxy",
+					      proxy, url("wss", "localhost", s->port, "/"), NULL), 0, s);
+	cr_assert(p->out_len == sizeof(LINES) - 1 && memcmp(p->out, LINES, p->out_len) == 0,
+		  "stdout: %s\nstderr: %s", p->out, p->err);
+	char target[64];
+	snprintf(target, sizeof(target), "\"target\":\"localhost:%d\"", s->port);
+	cr_assert(strstr(daemon_log(px), target), "the proxy saw no CONNECT to %s:\n%s", target,
+		  daemon_log(px));
+}
