@@ -535,29 +535,10 @@ Test(daemon, small_buffers_and_zero_copy_sends)
 
 /* --- TLS settings ---------------------------------------------------------- */
 
-/* The path of NAME.EXT in the test PKI, made once per process into the
- * build tree (make-certs.sh leaves a complete set alone and renames a new
- * one into place, so test processes starting together share one set). */
+/* NAME.EXT of the test PKI */
 static const char *pki(const char *name, const char *ext)
 {
-	static const char *dir;
-	char *path;
-
-	if (!dir) {
-		const char *d = harness_build("tls-certs");
-		char cmd[2048], out[4096];
-		snprintf(cmd, sizeof(cmd), "sh '%s' '%s' 2>&1",
-			 harness_src("tests/tls/make-certs.sh"), d);
-		FILE *f = popen(cmd, "r");
-		cr_assert(f, "popen: %s", cmd);
-		size_t n = fread(out, 1, sizeof(out) - 1, f);
-		out[n] = 0;
-		int st = pclose(f);
-		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s failed:\n%s", cmd, out);
-		dir = d;
-	}
-	cr_assert(asprintf(&path, "%s/%s.%s", dir, name, ext) >= 0);
-	return path;
+	return harness_pki(name, ext);
 }
 
 /* tmpdir/name (tmpdir made on first use); the string lives until the

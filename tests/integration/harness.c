@@ -619,3 +619,22 @@ int http_header(const char *head, const char *name, char *out, size_t cap)
 	}
 	return -1;
 }
+
+const char *harness_pki(const char *name, const char *ext)
+{
+	static const char *dir;
+	if (!dir) {
+		const char *d = harness_build("integration/tls-certs");
+		char cmd[2048], out[4096];
+		snprintf(cmd, sizeof(cmd), "sh '%s' '%s' 2>&1",
+			 harness_src("tests/tls/make-certs.sh"), d);
+		FILE *f = popen(cmd, "r");
+		cr_assert(f, "popen: %s", cmd);
+		size_t n = fread(out, 1, sizeof(out) - 1, f);
+		out[n] = 0;
+		int st = pclose(f);
+		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s failed:\n%s", cmd, out);
+		dir = d;
+	}
+	return fmt("%s/%s.%s", dir, name, ext);
+}

@@ -42,6 +42,14 @@ struct daemon {
  * tree for harness_src(). The strings live until the process ends. */
 const char *harness_build(const char *rel);
 const char *harness_src(const char *rel);
+
+/* "DIR/NAME.EXT" of the test PKI (tests/tls/make-certs.sh: ca, server,
+ * alpha, beta, rsa, expired, wrong, other-ca), made on first use into
+ * build/integration/tls-certs with the openssl tool (Debian's openssl; a
+ * missing one fails the test with that name). make-certs.sh keeps a
+ * complete set it finds, so test processes starting together share one.
+ * The string lives until the process ends. */
+const char *harness_pki(const char *name, const char *ext);
 /* "ROUTE=BUILD/plugins/NAME.so", for --route. */
 const char *route(const char *path, const char *plugin);
 

@@ -786,29 +786,10 @@ Test(ringload, upgrade_404)
 
 /* --- TLS ------------------------------------------------------------------------ */
 
-/* NAME.EXT of the test PKI, made on first use into the build tree
- * (make-certs.sh keeps a complete set it finds, and test processes
- * starting together end up sharing one). */
+/* NAME.EXT of the test PKI */
 static const char *pki(const char *name, const char *ext)
 {
-	static const char *dir;
-	char *path;
-
-	if (!dir) {
-		const char *d = harness_build("integration/tls-certs");
-		char cmd[2048], out[4096];
-		snprintf(cmd, sizeof(cmd), "sh '%s' '%s' 2>&1",
-			 harness_src("tests/tls/make-certs.sh"), d);
-		FILE *f = popen(cmd, "r");
-		cr_assert(f, "popen: %s", cmd);
-		size_t n = fread(out, 1, sizeof(out) - 1, f);
-		out[n] = 0;
-		int st = pclose(f);
-		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s failed:\n%s", cmd, out);
-		dir = d;
-	}
-	cr_assert(asprintf(&path, "%s/%s.%s", dir, name, ext) >= 0);
-	return path;
+	return harness_pki(name, ext);
 }
 
 /* ringwsd serving TLS with the test PKI's certificate NAME (echo on /,

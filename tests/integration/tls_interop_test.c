@@ -358,28 +358,11 @@ static void need_python(void)
 		     "test-deps)\n%s", p->err);
 }
 
-/* The directory of the test certificates, made on first use. */
-static const char *certs(void)
-{
-	static const char *dir;
-	if (dir)
-		return dir;
-	need_openssl();
-	const char *d = harness_build("integration/tls-certs");
-	const char *argv[] = { "sh", harness_src("tests/tls/make-certs.sh"), d, NULL };
-	struct proc *p = proc_start(argv, NULL, 0, 0);
-	int rc = proc_finish(p, 60000);
-	cr_assert_eq(rc, 0, "tests/tls/make-certs.sh %s: exit %d\n%s%s", d, rc, p->out, p->err);
-	dir = d;
-	return dir;
-}
-
 /* "DIR/NAME.EXT" of the test PKI: cert("alpha", "key"). */
 static const char *cert(const char *name, const char *ext)
 {
-	char *s;
-	cr_assert(asprintf(&s, "%s/%s.%s", certs(), name, ext) > 0);
-	return s;
+	need_openssl();
+	return harness_pki(name, ext);
 }
 
 static const char *ca(void)
