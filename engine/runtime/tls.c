@@ -330,6 +330,13 @@ void rws_tls_free(struct rws_tls *t)
 int rws_tls_feed(struct rws_tls *t, const uint8_t *in, size_t n)
 {
 	t->fed |= n > 0;
+	if (t->ext_len) {
+		/* borrowed bytes still unread come before these: ours now */
+		if (buf_put(&t->in, t->ext, t->ext_len) < 0)
+			return RWS_TLS_E_NOMEM;
+		t->ext = NULL;
+		t->ext_len = 0;
+	}
 	return buf_put(&t->in, in, n) < 0 ? RWS_TLS_E_NOMEM : 0;
 }
 

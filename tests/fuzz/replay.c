@@ -2,6 +2,8 @@
  * Corpus replayer: runs a libFuzzer target's LLVMFuzzerTestOneInput over
  * files and directories given on the command line, so the normal test run
  * covers every corpus entry with any compiler (built with ASan+UBSan).
+ * A target that defines LLVMFuzzerInitialize() (tls_fuzz makes its
+ * certificates there) has it called first, as libFuzzer does.
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -11,6 +13,8 @@
 #include <sys/stat.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* weak: NULL unless the target defines it */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 static int run_file(const char *path)
 {
@@ -37,6 +41,8 @@ static int run_file(const char *path)
 
 int main(int argc, char **argv)
 {
+	if (LLVMFuzzerInitialize)
+		LLVMFuzzerInitialize(&argc, &argv);
 	int files = 0;
 	for (int i = 1; i < argc; i++) {
 		struct stat st;

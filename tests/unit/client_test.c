@@ -20,6 +20,7 @@
 
 #include "ringws.h"
 #include "protocol/handshake.h"
+#include "clientrec.h"
 
 /* --- the server side: an echo route that records what it saw ------------------- */
 
@@ -89,108 +90,22 @@ static struct rws_handler srv_h = { .struct_size = sizeof(struct rws_handler), .
 
 /* --- the client side ------------------------------------------------------------- */
 
-struct got {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int opened, closed, failed;
-	int close_code, err, status;
-	char msg[512];
-	char protocol[64];
-	int nmsgs;
-	uint8_t *last;
-	size_t last_len;
-	int last_text;
-	struct rws_conn *c;
-};
-
-static void got_init(struct got *g)
-{
-	memset(g, 0, sizeof(*g));
-	pthread_mutex_init(&g->lock, NULL);
-	pthread_cond_init(&g->cond, NULL);
-}
+/* a connection's handler: got_handler, with pause and flood variants */
+static struct rws_handler cli_h;
 
 static void cli_open(void *ctx, struct rws_conn *c)
 {
-	struct got *g = ctx;
-	pthread_mutex_lock(&g->lock);
-	g->opened = 1;
-	g->c = c;
-	snprintf(g->protocol, sizeof(g->protocol), "%s", rws_conn_protocol(c));
-	pthread_cond_broadcast(&g->cond);
-	pthread_mutex_unlock(&g->lock);
+	got_handler.on_open(ctx, c);
 }
 
-static void cli_message(void *ctx, struct rws_conn *c, const void *d, size_t n, int is_text)
-{
-	(void)c;
-	struct got *g = ctx;
-	pthread_mutex_lock(&g->lock);
-	free(g->last);
-	g->last = malloc(n ? n : 1);
-	memcpy(g->last, d, n);
-	g->last_len = n;
-	g->last_text = is_text;
-	g->nmsgs++;
-	pthread_cond_broadcast(&g->cond);
-	pthread_mutex_unlock(&g->lock);
-}
-
-static void cli_close(void *ctx, struct rws_conn *c, int code, const char *r, size_t n)
-{
-	(void)c, (void)r, (void)n;
-	struct got *g = ctx;
-	pthread_mutex_lock(&g->lock);
-	g->closed = 1;
-	g->close_code = code;
-	pthread_cond_broadcast(&g->cond);
-	pthread_mutex_unlock(&g->lock);
-}
-
-static void cli_error(void *ctx, struct rws_conn *c, int err, int status, const char *msg)
-{
-	(void)c;
-	struct got *g = ctx;
-	pthread_mutex_lock(&g->lock);
-	g->failed = 1;
-	g->err = err;
-	g->status = status;
-	snprintf(g->msg, sizeof(g->msg), "%s", msg);
-	pthread_cond_broadcast(&g->cond);
-	pthread_mutex_unlock(&g->lock);
-}
-
-static struct rws_handler cli_h = { .struct_size = sizeof(struct rws_handler),
-	.on_open = cli_open, .on_message = cli_message, .on_close = cli_close,
-	.on_error = cli_error };
-
-/* Waits until *flag (under g->lock) is set, at most 10 s. */
 static int wait_flag(struct got *g, int *flag)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += 10;
-	pthread_mutex_lock(&g->lock);
-	int rc = 0;
-	while (!*flag && rc == 0)
-		rc = pthread_cond_timedwait(&g->cond, &g->lock, &ts);
-	int v = *flag;
-	pthread_mutex_unlock(&g->lock);
-	return v;
+	return got_wait(g, flag, 0);
 }
 
 static int wait_msgs(struct got *g, int n)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += 10;
-	pthread_mutex_lock(&g->lock);
-	int rc = 0;
-	while (g->nmsgs < n && !g->closed && !g->failed && rc == 0)
-		rc = pthread_cond_timedwait(&g->cond, &g->lock, &ts);
-	int v = g->nmsgs;
-	pthread_mutex_unlock(&g->lock);
-	return v >= n;
+	return got_wait_msgs(g, n, 10);
 }
 
 static uint32_t close_ms;	/* both sides' close timeout; 0: the default */
@@ -199,6 +114,7 @@ static uint32_t close_ms;	/* both sides' close timeout; 0: the default */
  * reactors. */
 static void start_with(struct rws_server_options *so, const struct rws_handler *h)
 {
+	cli_h = got_handler;
 	memset(&srv_seen, 0, sizeof(srv_seen));
 	so->port = 0;
 	so->threads = 1;

@@ -404,6 +404,41 @@ Test(tls, write_before_the_handshake_is_refused)
 	rws_tls_ctx_free(cc);
 }
 
+/* borrowed input (rws_tls_feed_borrow) is read in place, and bytes fed
+ * after it, before rws_tls_feed_done(), are read after it */
+Test(tls, borrowed_input_keeps_its_order)
+{
+	struct rws_tls_ctx *cc = client_ctx("ca"), *sc = server_ctx("server");
+	struct rws_tls *c = rws_tls_new_client(cc, "localhost");
+	uint8_t b[64];
+	cr_assert_eq(rws_tls_read(c, b, 0), E_WANT);
+	size_t n = rws_tls_out_len(c);
+	cr_assert(n > 200);
+	uint8_t *hello = malloc(n);
+	memcpy(hello, rws_tls_out(c), n);
+	for (int mode = 0; mode < 3; mode++) {
+		struct rws_tls *s = rws_tls_new_server(&sc, NULL, 1);
+		if (mode == 0) {		/* borrowed whole, read, done */
+			cr_assert_eq(rws_tls_feed_borrow(s, hello, n), 0);
+		} else if (mode == 1) {		/* borrowed, then the rest copied after it */
+			cr_assert_eq(rws_tls_feed_borrow(s, hello, 100), 0);
+			cr_assert_eq(rws_tls_feed(s, hello + 100, n - 100), 0);
+		} else {			/* borrowed twice */
+			cr_assert_eq(rws_tls_feed_borrow(s, hello, 100), 0);
+			cr_assert_eq(rws_tls_feed_borrow(s, hello + 100, n - 100), 0);
+		}
+		int r = rws_tls_read(s, b, sizeof(b));
+		cr_assert_eq(r, E_WANT, "mode %d: %d %s", mode, r, rws_tls_error(s));
+		cr_assert(rws_tls_out_len(s) > 100, "mode %d: no server flight", mode);
+		cr_assert_eq(rws_tls_feed_done(s), 0);
+		rws_tls_free(s);
+	}
+	free(hello);
+	rws_tls_free(c);
+	rws_tls_ctx_free(sc);
+	rws_tls_ctx_free(cc);
+}
+
 /* connections freed at every stage of the handshake leave nothing behind
  * (ASan's leak check in the asan build) */
 Test(tls, freed_mid_handshake)

@@ -29,6 +29,7 @@
 
 #include "ringws.h"
 #include "runtime/tls.h"
+#include "clientrec.h"
 #include "testutil.h"
 
 ReportHook(PRE_ALL)(struct criterion_test_set *set)
@@ -108,88 +109,11 @@ static void srv_message(void *ctx, struct rws_conn *c, const void *d, size_t n, 
 static struct rws_handler srv_h = { .struct_size = sizeof(struct rws_handler),
 	.on_open = srv_open, .on_message = srv_message };
 
-/* --- the client -------------------------------------------------------------------- */
-
-struct got {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int opened, closed, failed, nmsgs;
-	int close_code, err, status;
-	char msg[512], version[32], cipher[64];
-	uint8_t *last;
-	size_t last_len;
-	struct rws_conn *c;
-};
-
-static void got_init(struct got *g)
-{
-	memset(g, 0, sizeof(*g));
-	pthread_mutex_init(&g->lock, NULL);
-	pthread_cond_init(&g->cond, NULL);
-}
-
-static void cli_open(void *ctx, struct rws_conn *c)
-{
-	struct got *g = ctx;
-	pthread_mutex_lock(&g->lock);
-	g->opened = 1;
-	g->c = c;
-	snprintf(g->version, sizeof(g->version), "%s", rws_conn_tls_version(c));
-	snprintf(g->cipher, sizeof(g->cipher), "%s", rws_conn_tls_cipher(c));
-	pthread_cond_broadcast(&g->cond);
-	pthread_mutex_unlock(&g->lock);
-}
-
-static void cli_message(void *ctx, struct rws_conn *c, const void *d, size_t n, int is_text)
-{
-	(void)c, (void)is_text;
-	struct got *g = ctx;
-	pthread_mutex_lock(&g->lock);
-	free(g->last);
-	g->last = malloc(n ? n : 1);
-	memcpy(g->last, d, n);
-	g->last_len = n;
-	g->nmsgs++;
-	pthread_cond_broadcast(&g->cond);
-	pthread_mutex_unlock(&g->lock);
-}
-
-static void cli_close(void *ctx, struct rws_conn *c, int code, const char *r, size_t n)
-{
-	(void)c, (void)r, (void)n;
-	struct got *g = ctx;
-	pthread_mutex_lock(&g->lock);
-	g->closed = 1;
-	g->close_code = code;
-	pthread_cond_broadcast(&g->cond);
-	pthread_mutex_unlock(&g->lock);
-}
-
-static void cli_error(void *ctx, struct rws_conn *c, int err, int status, const char *msg)
-{
-	(void)c;
-	struct got *g = ctx;
-	pthread_mutex_lock(&g->lock);
-	g->failed = 1;
-	g->err = err;
-	g->status = status;
-	snprintf(g->msg, sizeof(g->msg), "%s", msg);
-	pthread_cond_broadcast(&g->cond);
-	pthread_mutex_unlock(&g->lock);
-}
+/* --- the client: clientrec.c ------------------------------------------------------ */
 
 static int wait_until(struct got *g, int *flag)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += 10;
-	pthread_mutex_lock(&g->lock);
-	int rc = 0;
-	while (!*flag && !g->failed && !g->closed && rc == 0)
-		rc = pthread_cond_timedwait(&g->cond, &g->lock, &ts);
-	int v = *flag;
-	pthread_mutex_unlock(&g->lock);
-	return v;
+	return got_wait(g, flag, 1);
 }
 
 static struct rws_server *srv, *cli;
@@ -260,10 +184,6 @@ static void start(void)
 	cr_assert_eq(rws_server_start(cli, eb, sizeof(eb)), 0, "%s", eb);
 }
 
-static struct rws_handler cli_h = { .struct_size = sizeof(struct rws_handler),
-	.on_open = cli_open, .on_message = cli_message, .on_close = cli_close,
-	.on_error = cli_error };
-
 /* Connects g to url with the test CA (ca NULL: the system's; insecure). */
 static void connect_to(struct got *g, const char *url, const char *ca, int insecure, int deflate)
 {
@@ -276,7 +196,7 @@ static void connect_to(struct got *g, const char *url, const char *ca, int insec
 	o.handshake_timeout_ms = 5000;
 	got_init(g);
 	char eb[256] = "";
-	struct rws_handler h = cli_h;
+	struct rws_handler h = got_handler;
 	h.ctx = g;
 	cr_assert_eq(rws_connect(cli, url, &o, &h, g, eb, sizeof(eb)), 0, "%s: %s", url, eb);
 }
@@ -446,7 +366,7 @@ Test(wss, a_ca_file_that_cannot_be_used_is_refused_at_once)
 	char eb[256] = "";
 	struct got g;
 	got_init(&g);
-	struct rws_handler h = cli_h;
+	struct rws_handler h = got_handler;
 	h.ctx = &g;
 	int rc = rws_connect(cli, url("localhost", "/"), &o, &h, &g, eb, sizeof(eb));
 	cr_assert_eq(rc, -EINVAL, "%d %s", rc, eb);
