@@ -416,6 +416,11 @@ Test(client, handshake_failures_named)
 	expect_fail(canned_url(&cs), NULL, RWS_CLIENT_E_HANDSHAKE, 0, "bad answer");
 	canned_stop(&cs);
 
+	/* the server reads the request and closes without a word */
+	canned_start(&cs, "", 1);
+	expect_fail(canned_url(&cs), NULL, -ECONNRESET, 0, "closed the connection before answering");
+	canned_stop(&cs);
+
 	struct rws_client_options o;
 	rws_client_options_default(&o);
 	o.handshake_timeout_ms = 300;
