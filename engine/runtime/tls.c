@@ -183,6 +183,16 @@ static struct rws_tls_ctx *ctx_new(int server, char *err, size_t errlen)
 		rws_tls_ctx_free(c);
 		return NULL;
 	}
+	/* key exchange: X25519 first. Without assembly in this wolfSSL, a
+	 * server's TLS 1.3 handshake costs about 355 us of CPU with X25519
+	 * against 939 us with P-256 (ECDSA P-256 certificate, measured in
+	 * memory); P-256 and P-384 stay for clients that offer only those */
+	int groups[] = { WOLFSSL_ECC_X25519, WOLFSSL_ECC_SECP256R1, WOLFSSL_ECC_SECP384R1 };
+	if (wolfSSL_CTX_set_groups(c->ctx, groups, 3) != WOLFSSL_SUCCESS) {
+		snprintf(err, errlen, "cannot set up a TLS context (key exchange groups)");
+		rws_tls_ctx_free(c);
+		return NULL;
+	}
 	wolfSSL_CTX_SetIORecv(c->ctx, io_recv);
 	wolfSSL_CTX_SetIOSend(c->ctx, io_send);
 	return c;
@@ -622,6 +632,12 @@ const char *rws_tls_cipher(const struct rws_tls *t)
 {
 	const char *c = t->ssl ? wolfSSL_get_cipher_name(t->ssl) : NULL;
 	return c ? c : "";
+}
+
+const char *rws_tls_group(const struct rws_tls *t)
+{
+	const char *g = t->ssl ? wolfSSL_get_curve_name(t->ssl) : NULL;
+	return g ? g : "";
 }
 
 const char *rws_tls_sni(const struct rws_tls *t)

@@ -116,6 +116,7 @@ void rws_tls_out_consume(struct rws_tls *t, size_t n);
 int rws_tls_ready(const struct rws_tls *t);
 const char *rws_tls_version(const struct rws_tls *t);
 const char *rws_tls_cipher(const struct rws_tls *t);
+const char *rws_tls_group(const struct rws_tls *t);	/* the key exchange: "X25519", "SECP256R1" */
 const char *rws_tls_sni(const struct rws_tls *t);
 const char *rws_tls_alpn(const struct rws_tls *t);
 const char *rws_tls_error(const struct rws_tls *t);

@@ -791,6 +791,26 @@ Test(tls, openssl_tls12)
 	s_client_websocket(p, d);
 }
 
+/* The key exchange: X25519 when the client offers it (OpenSSL does by
+ * default), and P-256 still for a client that offers only that; with the
+ * server's preferred suite, ChaCha20-Poly1305, whatever the client's
+ * order. */
+Test(tls, openssl_key_exchange_and_suite)
+{
+	struct daemon *d = tls_daemon(NULL);
+	struct proc *p = s_client(d->port, "-tls1_3", "-servername", "localhost",
+				  "-verify_return_error", NULL);
+	s_client_handshake(p, d);
+	cr_assert(proc_has(p, "Server Temp Key: X25519"), "not X25519:\n%s", p->out);
+	cr_assert(proc_has(p, "Cipher is TLS_CHACHA20_POLY1305_SHA256"), "%s", p->out);
+	s_client_websocket(p, d);
+	p = s_client(d->port, "-tls1_3", "-groups", "P-256", "-servername", "localhost",
+		     "-verify_return_error", NULL);
+	s_client_handshake(p, d);
+	cr_assert(proc_has(p, "Server Temp Key: ECDH, prime256v1"), "not P-256:\n%s", p->out);
+	s_client_websocket(p, d);
+}
+
 /* TLS 1.0 and 1.1 are refused by the server: OpenSSL at security level 0
  * offers them (the ClientHello goes out) and gets no ServerHello; so are
  * TLS 1.2 suites that are not AEAD (CBC) */

@@ -321,8 +321,12 @@ static void check_params(struct pair *p, const char *host, const char *sni)
 			  v ? v : "(null)");
 		cr_assert(a && strcmp(a, "http/1.1") == 0, "%s %s: ALPN \"%s\"", host, e->name,
 			  a ? a : "(null)");
-		cr_assert(cs && (strcasestr(cs, "GCM") || strcasestr(cs, "CHACHA")),
-			  "%s %s: cipher \"%s\" is not AEAD", host, e->name, cs ? cs : "(null)");
+		cr_assert(cs && strstr(cs, "CHACHA20-POLY1305"),
+			  "%s %s: cipher \"%s\", not the preferred ChaCha20-Poly1305", host, e->name,
+			  cs ? cs : "(null)");
+		const char *g = rws_tls_group(e->t);
+		cr_assert(strcmp(g, "X25519") == 0, "%s %s: key exchange \"%s\", not X25519", host,
+			  e->name, g);
 	}
 	const char *s = rws_tls_sni(p->s.t);
 	cr_assert(s && strcmp(s, sni) == 0, "%s: the server saw SNI \"%s\", not \"%s\"", host,
