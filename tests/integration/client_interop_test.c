@@ -35,26 +35,10 @@
 
 /* --- the peers ------------------------------------------------------------------- */
 
-/* Whether prog is an executable in $PATH. */
-static int in_path(const char *prog)
-{
-	const char *path = getenv("PATH");
-	if (!path)
-		path = "/usr/bin:/bin";
-	char dir[4096];
-	while (*path) {
-		size_t n = strcspn(path, ":");
-		snprintf(dir, sizeof(dir), "%.*s/%s", (int)n, path, prog);
-		if (access(dir, X_OK) == 0)
-			return 1;
-		path += n + (path[n] == ':');
-	}
-	return 0;
-}
 
 static void need_node(const char *npm_package)
 {
-	cr_assert(in_path("node"), "node is not in PATH: Debian package nodejs; run apt-get install "
+	cr_assert(harness_in_path("node"), "node is not in PATH: Debian package nodejs; run apt-get install "
 		  "nodejs (or make test-deps)");
 	char rel[256];
 	snprintf(rel, sizeof(rel), "integration/node_modules/%s/package.json", npm_package);

@@ -600,28 +600,6 @@ static const char *tls_conf(const char *format, ...)
 	return path;
 }
 
-/* ringwsd ARGS exits 2 without listening, its first line an error line,
- * its message saying each of says (NULL-terminated). */
-static void expect_exit2(const char *const *args, ...)
-{
-	struct daemon *d = daemon_spawn(args);
-	int st = daemon_wait_exit(d, 10000);
-	const char *log = daemon_log(d);
-	char cmd[2048] = "";
-	for (const char *const *a = args; *a; a++)
-		snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), " %s", *a);
-	cr_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 2, "ringwsd%s: wait status %d, "
-		  "wanted exit 2:\n%s", cmd, st, log);
-	cr_assert(!strstr(log, "listening on"), "ringwsd%s listened:\n%s", cmd, log);
-	cr_assert(!strncmp(log, "ringwsd: error: ", 16), "ringwsd%s: not an error line:\n%s", cmd,
-		  log);
-	va_list ap;
-	va_start(ap, args);
-	for (const char *s; (s = va_arg(ap, const char *));)
-		cr_assert(strstr(log, s), "ringwsd%s: the message does not say \"%s\":\n%s", cmd, s,
-			  log);
-	va_end(ap);
-}
 
 /* "FILE:LINE: " for messages about a config file's line */
 static const char *at_line(const char *file, int line)
@@ -713,19 +691,19 @@ Test(daemon, tls_pair_incomplete_on_command_line)
 	const char *echo = route("/", "echo");
 	const char *a1[] = { "--listen", "127.0.0.1:0", "--route", echo, "--tls-cert",
 			     pki("server", "pem"), NULL };
-	expect_exit2(a1, "--tls-cert '", pki("server", "pem"), "' has no --tls-key", NULL);
+	daemon_expect_exit2(a1, "--tls-cert '", pki("server", "pem"), "' has no --tls-key", NULL);
 	const char *a2[] = { "--listen", "127.0.0.1:0", "--route", echo, "--tls-key",
 			     pki("server", "key"), NULL };
-	expect_exit2(a2, "--tls-key '", "' has no --tls-cert", NULL);
+	daemon_expect_exit2(a2, "--tls-key '", "' has no --tls-cert", NULL);
 	const char *a3[] = { "--listen", "127.0.0.1:0", "--route", echo, "--tls-cert",
 			     pki("server", "pem"), "--tls-cert", pki("alpha", "pem"), "--tls-key",
 			     pki("alpha", "key"), NULL };
-	expect_exit2(a3, "--tls-cert: ", "the --tls-cert before it", "has no --tls-key", NULL);
+	daemon_expect_exit2(a3, "--tls-cert: ", "the --tls-cert before it", "has no --tls-key", NULL);
 	/* a whole pair, then half of another */
 	const char *a4[] = { "--listen", "127.0.0.1:0", "--route", echo, "--tls-cert",
 			     pki("server", "pem"), "--tls-key", pki("server", "key"), "--tls-cert",
 			     pki("alpha", "pem"), NULL };
-	expect_exit2(a4, "--tls-cert '", pki("alpha", "pem"), "' has no --tls-key", NULL);
+	daemon_expect_exit2(a4, "--tls-cert '", pki("alpha", "pem"), "' has no --tls-key", NULL);
 }
 
 /* The same in the config file, naming the line where the pair began: among
@@ -747,7 +725,7 @@ Test(daemon, tls_pair_incomplete_in_file)
 	const char *a[] = { "--config", f, NULL };
 	char says[512];
 	snprintf(says, sizeof(says), "tls-cert '%s' has no tls-key to go with it", pem);
-	expect_exit2(a, at_line(f, 2), says, NULL);
+	daemon_expect_exit2(a, at_line(f, 2), says, NULL);
 
 	f = tls_conf("[listen 127.0.0.1:0]\n"
 		     "tls-cert = server.pem\n"
@@ -755,7 +733,7 @@ Test(daemon, tls_pair_incomplete_in_file)
 		     "tls-key = alpha.key\n"
 		     "[route /]\n"
 		     "plugin = %s\n", echo);
-	expect_exit2(a, at_line(f, 4), "tls-key '", "alpha.key' has no tls-cert to go with it",
+	daemon_expect_exit2(a, at_line(f, 4), "tls-key '", "alpha.key' has no tls-cert to go with it",
 		     NULL);
 
 	/* the file's own end closes the last section too */
@@ -763,7 +741,7 @@ Test(daemon, tls_pair_incomplete_in_file)
 		     "plugin = %s\n"
 		     "[listen 127.0.0.1:0]\n"
 		     "tls-cert = alpha.pem\n", echo);
-	expect_exit2(a, at_line(f, 4), "tls-cert '", "alpha.pem' has no tls-key", NULL);
+	daemon_expect_exit2(a, at_line(f, 4), "tls-cert '", "alpha.pem' has no tls-key", NULL);
 
 	f = tls_conf("threads = 1\n"
 		     "tls-cert = server.pem\n"
@@ -772,7 +750,7 @@ Test(daemon, tls_pair_incomplete_in_file)
 		     "[route /]\n"
 		     "plugin = %s\n", echo);
 	snprintf(says, sizeof(says), "the tls-cert before it ('%s', %s:2) has no tls-key", pem, f);
-	expect_exit2(a, at_line(f, 3), "tls-cert: '", says, NULL);
+	daemon_expect_exit2(a, at_line(f, 3), "tls-cert: '", says, NULL);
 }
 
 /* A certificate or key file that is not there: named, with the reason; a
@@ -784,7 +762,7 @@ Test(daemon, tls_missing_file)
 			    missing, "--tls-key", pki("server", "key"), NULL };
 	char says[512];
 	snprintf(says, sizeof(says), "--tls-cert: %s: No such file or directory", missing);
-	expect_exit2(a, says, NULL);
+	daemon_expect_exit2(a, says, NULL);
 
 	copy_pki("server", "pem", NULL);
 	const char *f = tls_conf("tls-cert = server.pem\n"
@@ -793,7 +771,7 @@ Test(daemon, tls_missing_file)
 				 "plugin = %s\n", harness_build("plugins/echo.so"));
 	const char *b[] = { "--config", f, NULL };
 	snprintf(says, sizeof(says), "tls-key: %s/nokey.key: No such file or directory", tmpdir);
-	expect_exit2(b, at_line(f, 2), says, NULL);
+	daemon_expect_exit2(b, at_line(f, 2), says, NULL);
 }
 
 /* A key that does not match its certificate, and a file that is not a
@@ -803,12 +781,12 @@ Test(daemon, tls_key_does_not_match_certificate)
 	const char *echo = route("/", "echo");
 	const char *a[] = { "--listen", "127.0.0.1:0", "--route", echo, "--tls-cert",
 			    pki("server", "pem"), "--tls-key", pki("alpha", "key"), NULL };
-	expect_exit2(a, "ringwsd: error: tls: ", "does not match", NULL);
+	daemon_expect_exit2(a, "ringwsd: error: tls: ", "does not match", NULL);
 
 	const char *junk = put_file("junk.pem", "not a certificate\n", 18);
 	const char *b[] = { "--listen", "127.0.0.1:0", "--route", echo, "--tls-cert", junk,
 			    "--tls-key", pki("server", "key"), NULL };
-	expect_exit2(b, "ringwsd: error: tls: ", "junk.pem", NULL);
+	daemon_expect_exit2(b, "ringwsd: error: tls: ", "junk.pem", NULL);
 }
 
 /* Per-listener TLS from [listen] sections: the server's certificate on
@@ -950,7 +928,7 @@ Test(daemon, tls_config_errors)
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		a[1] = tls_conf("%s[route /]\nplugin = %s\n", bad[i].text, echo);
-		expect_exit2(a, at_line(a[1], bad[i].line), bad[i].says, NULL);
+		daemon_expect_exit2(a, at_line(a[1], bad[i].line), bad[i].says, NULL);
 	}
 }
 

@@ -479,28 +479,6 @@ Test(deflate_config, pool_options)
 
 /* --- refused values ----------------------------------------------------------- */
 
-/* ringwsd ARGS exits 2 without listening, its error line saying each of
- * says (NULL-terminated). */
-static void expect_refused(const char *const *args, ...)
-{
-	struct daemon *d = daemon_spawn(args);
-	int st = daemon_wait_exit(d, 10000);
-	const char *log = daemon_log(d);
-	char cmd[512] = "";
-	for (const char *const *a = args; *a; a++)
-		snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), " %s", *a);
-	cr_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 2, "ringwsd%s: wait status %d, "
-		  "wanted exit 2:\n%s", cmd, st, log);
-	cr_assert(!strstr(log, "listening on"), "ringwsd%s listened:\n%s", cmd, log);
-	cr_assert(!strncmp(log, "ringwsd: error: ", 16), "ringwsd%s: not an error line:\n%s", cmd,
-		  log);
-	va_list ap;
-	va_start(ap, args);
-	for (const char *s; (s = va_arg(ap, const char *));)
-		cr_assert(strstr(log, s), "ringwsd%s: the message does not say \"%s\":\n%s", cmd, s,
-			  log);
-	va_end(ap);
-}
 
 static void expect_option_refused(const char *opt, const char *value, const char *range)
 {
@@ -508,7 +486,7 @@ static void expect_option_refused(const char *opt, const char *value, const char
 			       opt, value, NULL };
 	char quoted[64];
 	snprintf(quoted, sizeof(quoted), "'%s'", value);
-	expect_refused(args, opt, quoted, range, NULL);
+	daemon_expect_exit2(args, opt, quoted, range, NULL);
 }
 
 Test(deflate_config, bad_option_values)
@@ -536,7 +514,7 @@ static void expect_file_refused(int at_top, const char *line, const char *says)
 	const char *args[] = { "--listen", "127.0.0.1:0", "--config", file, NULL };
 	char where[256];
 	snprintf(where, sizeof(where), "%s:%d: ", file, at_top ? 1 : 4);
-	expect_refused(args, where, says, NULL);
+	daemon_expect_exit2(args, where, says, NULL);
 }
 
 Test(deflate_config, bad_route_values)

@@ -638,3 +638,40 @@ const char *harness_pki(const char *name, const char *ext)
 	}
 	return fmt("%s/%s.%s", dir, name, ext);
 }
+
+int harness_in_path(const char *prog)
+{
+	const char *path = getenv("PATH");
+	if (!path)
+		path = "/usr/bin:/bin";
+	char dir[4096];
+	while (*path) {
+		size_t n = strcspn(path, ":");
+		snprintf(dir, sizeof(dir), "%.*s/%s", (int)n, path, prog);
+		if (access(dir, X_OK) == 0)
+			return 1;
+		path += n + (path[n] == ':');
+	}
+	return 0;
+}
+
+void daemon_expect_exit2(const char *const *args, ...)
+{
+	struct daemon *d = daemon_spawn(args);
+	int st = daemon_wait_exit(d, 10000);
+	const char *log = daemon_log(d);
+	char cmd[2048] = "";
+	for (const char *const *a = args; *a; a++)
+		snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), " %s", *a);
+	cr_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 2, "ringwsd%s: wait status %d, "
+		  "wanted exit 2:\n%s", cmd, st, log);
+	cr_assert(!strstr(log, "listening on"), "ringwsd%s listened:\n%s", cmd, log);
+	cr_assert(!strncmp(log, "ringwsd: error: ", 16), "ringwsd%s: not an error line:\n%s", cmd,
+		  log);
+	va_list ap;
+	va_start(ap, args);
+	for (const char *s; (s = va_arg(ap, const char *));)
+		cr_assert(strstr(log, s), "ringwsd%s: the message does not say \"%s\":\n%s", cmd, s,
+			  log);
+	va_end(ap);
+}

@@ -50,6 +50,13 @@ const char *harness_src(const char *rel);
  * complete set it finds, so test processes starting together share one.
  * The string lives until the process ends. */
 const char *harness_pki(const char *name, const char *ext);
+
+/* Whether prog is an executable in $PATH. */
+int harness_in_path(const char *prog);
+
+/* ringwsd ARGS exits 2 without listening, its first line an error line,
+ * its message saying each of says (NULL-terminated). */
+void daemon_expect_exit2(const char *const *args, ...);
 /* "ROUTE=BUILD/plugins/NAME.so", for --route. */
 const char *route(const char *path, const char *plugin);
 

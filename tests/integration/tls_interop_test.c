@@ -315,31 +315,16 @@ static int proc_finish(struct proc *p, int ms)
 
 /* --- dependencies and certificates ------------------------------------------ */
 
-static int in_path(const char *prog)
-{
-	const char *path = getenv("PATH");
-	if (!path)
-		path = "/usr/bin:/bin";
-	char dir[4096];
-	while (*path) {
-		size_t n = strcspn(path, ":");
-		snprintf(dir, sizeof(dir), "%.*s/%s", (int)n, path, prog);
-		if (access(dir, X_OK) == 0)
-			return 1;
-		path += n + (path[n] == ':');
-	}
-	return 0;
-}
 
 static void need_openssl(void)
 {
-	cr_assert(in_path("openssl"), "the openssl tool is not in PATH: Debian package openssl; run "
+	cr_assert(harness_in_path("openssl"), "the openssl tool is not in PATH: Debian package openssl; run "
 		  "apt-get install openssl (or make test-deps)");
 }
 
 static void need_node(void)
 {
-	cr_assert(in_path("node"), "node is not in PATH: Debian package nodejs; run apt-get install "
+	cr_assert(harness_in_path("node"), "node is not in PATH: Debian package nodejs; run apt-get install "
 		  "nodejs (or make test-deps)");
 	cr_assert(access(harness_build("integration/node_modules/ws/package.json"), R_OK) == 0,
 		  "npm package ws (tests/integration/package.json) is not installed in %s: run "
