@@ -1204,7 +1204,9 @@ static uint8_t *queue_reserve(struct rws_conn *c, size_t n)
 		return p;
 	}
 	struct reactor *r = conn_reactor(c);
-	struct sbuf *b = rws_sbuf_new_zc(r, n);
+	/* registered memory is for bytes the kernel sends: with TLS these are
+	 * plaintext, encrypted into other buffers */
+	struct sbuf *b = conn_tls(c) ? NULL : rws_sbuf_new_zc(r, n);
 	if (!b) {
 		/* frames share pooled buffers; a handshake's one answer gets a
 		 * buffer of its own size, so a burst of handshakes does not

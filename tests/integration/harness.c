@@ -675,3 +675,18 @@ void daemon_expect_exit2(const char *const *args, ...)
 			  log);
 	va_end(ap);
 }
+
+const char *ringwsd_help(void)
+{
+	char cmd[512];
+	const char *bin = getenv("RINGWSD");
+	snprintf(cmd, sizeof(cmd), "%s --help", bin && *bin ? bin : harness_build("ringwsd"));
+	FILE *f = popen(cmd, "r");
+	cr_assert(f, "popen: %s", cmd);
+	static char help[16384];
+	size_t n = fread(help, 1, sizeof(help) - 1, f);
+	help[n] = 0;
+	int st = pclose(f);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "ringwsd --help: status %d", st);
+	return help;
+}

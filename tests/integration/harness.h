@@ -57,6 +57,9 @@ int harness_in_path(const char *prog);
 /* ringwsd ARGS exits 2 without listening, its first line an error line,
  * its message saying each of says (NULL-terminated). */
 void daemon_expect_exit2(const char *const *args, ...);
+
+/* What `ringwsd --help` prints (asserting it exits 0); static storage. */
+const char *ringwsd_help(void);
 /* "ROUTE=BUILD/plugins/NAME.so", for --route. */
 const char *route(const char *path, const char *plugin);
 

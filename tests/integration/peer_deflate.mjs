@@ -11,36 +11,11 @@
 // nothing. What the 101 must say: negotiated=yes|no (yes by default) and
 // params=a,b (the exact set of parameters the server's answer carries,
 // in any order; unchecked if absent).
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { Mismatch, expect, peerClient } from './peer_client.mjs';
 import { bytes, text, firstDiff } from './peer_payloads.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const peerDir = path.resolve(process.env.RWS_PEER_DIR || path.join(here, '../../build/integration'));
-const peerRequire = createRequire(path.join(peerDir, 'package.json'));
-const WebSocket = peerRequire('ws');
-
-const [scenario, url, ...rest] = process.argv.slice(2);
-const P = Object.fromEntries(rest.map((kv) => {
-	const i = kv.indexOf('=');
-	return [kv.slice(0, i), kv.slice(i + 1)];
-}));
-const obs = { peer: `node ws ${peerRequire('ws/package.json').version}`, scenario };
+const { WebSocket, scenario, url, P, obs, done } = peerClient();
 let phase = 'start';
-
-class Mismatch extends Error {}
-function expect(cond, msg) {
-	if (!cond)
-		throw new Mismatch(msg);
-}
-
-function done(ok, error) {
-	obs.ok = ok;
-	if (error)
-		obs.error = error;
-	process.stdout.write(JSON.stringify(obs) + '\n', () => process.exit(ok ? 0 : 1));
-}
 
 const limit = setTimeout(() => done(false, `timed out after ${+(P.timeout || 30000)} ms while ${phase}`),
 	+(P.timeout || 30000));

@@ -1,6 +1,10 @@
-"""peer_payloads: what the Python peers (peer_py.py, peer_deflate.py) share:
-the payloads they send and check, and the failed-expectation exception."""
+"""peer_payloads: what the Python peers (peer_py.py, peer_deflate.py,
+tls_client.py) share: the payloads they send and check, the
+failed-expectation exception, and running one scenario to its JSON line."""
+import asyncio
+import json
 import random
+import sys
 
 
 class Mismatch(Exception):
@@ -30,3 +34,30 @@ def data_text(n):
         s += c
         left -= len(c.encode())
     return s + "." * left
+
+
+def run_scenarios(prog, scenarios, scenario, P, obs, phase):
+    """Runs scenarios[scenario] within P's timeout (ms, 20000 by default),
+    notes in obs whether it went as expected, prints obs as one JSON line and
+    exits 0 if so, 1 if not (2 for an unknown scenario). phase() says what
+    was going on, for a timeout or an exception."""
+    if scenario not in scenarios:
+        print(f"{prog}: unknown scenario {scenario!r}; known: {' '.join(scenarios)}",
+              file=sys.stderr)
+        sys.exit(2)
+    limit = int(P.get("timeout", 20000)) / 1000
+
+    async def main():
+        try:
+            await asyncio.wait_for(scenarios[scenario](), limit)
+            obs["ok"] = True
+        except asyncio.TimeoutError:
+            obs.update(ok=False, error=f"timed out after {limit:g} s while {phase()}")
+        except Mismatch as e:
+            obs.update(ok=False, error=str(e))
+        except Exception as e:  # what the library raised is the observation
+            obs.update(ok=False, error=f"{phase()}: {type(e).__name__}: {e}")
+
+    asyncio.run(main())
+    print(json.dumps(obs), flush=True)
+    sys.exit(0 if obs["ok"] else 1)

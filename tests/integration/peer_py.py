@@ -13,7 +13,7 @@ import json
 import sys
 
 import websockets
-from peer_payloads import Mismatch, data_bytes, data_text, expect
+from peer_payloads import run_scenarios, data_bytes, data_text, expect
 from websockets.exceptions import ConnectionClosed, InvalidStatusCode
 from websockets.frames import Opcode
 
@@ -249,22 +249,4 @@ SCENARIOS = {f.__name__: f for f in [echo, fragments, ping, close, wait_close, i
                                       oversize, subprotocol, reject, broadcast, many]}
 
 
-async def main():
-    limit = int(P.get("timeout", 20000)) / 1000
-    try:
-        await asyncio.wait_for(SCENARIOS[scenario](), limit)
-        obs["ok"] = True
-    except asyncio.TimeoutError:
-        obs.update(ok=False, error=f"timed out after {limit:g} s while {phase}")
-    except Mismatch as e:
-        obs.update(ok=False, error=str(e))
-    except Exception as e:  # what the library raised is the observation
-        obs.update(ok=False, error=f"{phase}: {type(e).__name__}: {e}")
-
-
-if scenario not in SCENARIOS:
-    print(f"peer_py: unknown scenario {scenario!r}; known: {' '.join(SCENARIOS)}", file=sys.stderr)
-    sys.exit(2)
-asyncio.run(main())
-print(json.dumps(obs), flush=True)
-sys.exit(0 if obs["ok"] else 1)
+run_scenarios("peer_py", SCENARIOS, scenario, P, obs, lambda: phase)

@@ -12,13 +12,11 @@ is what the scenario expects, 1 otherwise. Scenarios:
   close  code=N reason=S: our close answered with the same code (the server
          need not repeat the reason)
 """
-import asyncio
-import json
 import ssl
 import sys
 
 import websockets
-from peer_payloads import Mismatch, data_bytes, data_text, expect
+from peer_payloads import run_scenarios, data_bytes, data_text, expect
 
 scenario, url = sys.argv[1], sys.argv[2]
 P = dict(a.split("=", 1) for a in sys.argv[3:])
@@ -87,22 +85,4 @@ async def close():
 SCENARIOS = {f.__name__: f for f in [echo, close]}
 
 
-async def main():
-    limit = int(P.get("timeout", 20000)) / 1000
-    try:
-        await asyncio.wait_for(SCENARIOS[scenario](), limit)
-        obs["ok"] = True
-    except asyncio.TimeoutError:
-        obs.update(ok=False, error=f"timed out after {limit:g} s while {phase}")
-    except Mismatch as e:
-        obs.update(ok=False, error=str(e))
-    except Exception as e:  # what the library raised is the observation
-        obs.update(ok=False, error=f"{phase}: {type(e).__name__}: {e}")
-
-
-if scenario not in SCENARIOS:
-    print(f"tls_client: unknown scenario {scenario!r}; known: {' '.join(SCENARIOS)}", file=sys.stderr)
-    sys.exit(2)
-asyncio.run(main())
-print(json.dumps(obs), flush=True)
-sys.exit(0 if obs["ok"] else 1)
+run_scenarios("tls_client", SCENARIOS, scenario, P, obs, lambda: phase)

@@ -359,6 +359,17 @@ static const char *ca(void)
 
 /* ringwsd --listen 127.0.0.1:0 --route /=echo.so ARGS... (NULL-terminated),
  * waiting for its listening line. */
+/* Appends the strings of ap (up to its NULL) to v[n..], with the NULL;
+ * v has room for cap entries. */
+static void collect(const char **v, int n, int cap, va_list ap)
+{
+	for (const char *a; (a = va_arg(ap, const char *));) {
+		cr_assert(n < cap - 1, "too many arguments");
+		v[n++] = a;
+	}
+	v[n] = NULL;
+}
+
 static struct daemon *start_v(const char *const *args)
 {
 	const char *a[64];
@@ -504,18 +515,14 @@ static struct proc *client_v(enum kind k, const char *scenario, const char *u,
 
 static struct proc *client(enum kind k, const char *scenario, const char *u, ...)
 	__attribute__((sentinel));
+
 static struct proc *client(enum kind k, const char *scenario, const char *u, ...)
 {
 	const char *params[40];
-	int n = 0;
 	va_list ap;
 	va_start(ap, u);
-	for (const char *a; (a = va_arg(ap, const char *));) {
-		cr_assert(n < 39);
-		params[n++] = a;
-	}
+	collect(params, 0, 40, ap);
 	va_end(ap);
-	params[n] = NULL;
 	return client_v(k, scenario, u, params);
 }
 
@@ -527,15 +534,10 @@ static const char *client_ok(struct daemon *d, enum kind k, const char *scenario
 			     ...)
 {
 	const char *params[40];
-	int n = 0;
 	va_list ap;
 	va_start(ap, u);
-	for (const char *a; (a = va_arg(ap, const char *));) {
-		cr_assert(n < 39);
-		params[n++] = a;
-	}
+	collect(params, 0, 40, ap);
 	va_end(ap);
-	params[n] = NULL;
 	struct proc *p = client_v(k, scenario, u, params);
 	int rc = proc_finish(p, RUN_MS);
 	cr_assert_eq(rc, 0, "%s, scenario %s on %s: exit %d\n  result: %s\n  stderr: %s\n"
@@ -598,12 +600,8 @@ static struct proc *s_client(int port, ...)
 	argv[n++] = "-nocommands";
 	va_list ap;
 	va_start(ap, port);
-	for (const char *a; (a = va_arg(ap, const char *));) {
-		cr_assert(n < 47);
-		argv[n++] = a;
-	}
+	collect(argv, n, 48, ap);
 	va_end(ap);
-	argv[n] = NULL;
 	return proc_start(argv, NULL, 0, 1);
 }
 
@@ -1140,12 +1138,8 @@ static struct proc *ringcat(const void *in, size_t n, ...)
 	cr_assert(access(argv[0], X_OK) == 0, "%s is missing: make %s/ringcat", argv[0], RWS_BUILD);
 	va_list ap;
 	va_start(ap, n);
-	for (const char *a; (a = va_arg(ap, const char *));) {
-		cr_assert(k < 31);
-		argv[k++] = a;
-	}
+	collect(argv, k, 32, ap);
 	va_end(ap);
-	argv[k] = NULL;
 	return proc_start(argv, in, n, 0);
 }
 
